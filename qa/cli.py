@@ -1,0 +1,170 @@
+"""The `newsqa` command line: ingest, ask, status, chat (and eval/bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qa.errors import UserError
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seeds", metavar="DIR", help="articles folder (default: QA_SEEDS_DIR or seeds/)")
+    parser.add_argument("--store", metavar="DIR", help="Chroma store folder (default: QA_STORE_DIR or store/)")
+    parser.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (default: QA_CHROMA_URL)")
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", metavar="DATE", help="only articles dated on/after (2021, 2021-07, 2021-07-08)")
+    parser.add_argument("--until", metavar="DATE", help="only articles dated on/before")
+    parser.add_argument("--source", action="append", metavar="FILE", help="only this article file (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsqa", description="Ask questions of a folder of news articles; every claim is cited."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="embed new or changed articles into the store")
+    _store_options(p)
+    p.add_argument("--rebuild", action="store_true", help="drop the store and embed everything again")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    p = sub.add_parser("ask", help="answer one question, with numbered sources")
+    p.add_argument("question")
+    _store_options(p)
+    _filter_options(p)
+    p.add_argument("--top-k", type=int, metavar="N", help="chunks to retrieve (default 8)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    p = sub.add_parser("status", help="what the store holds")
+    _store_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("chat", help="open the terminal chat (ingests the seeds on first run)")
+    _store_options(p)
+    return parser
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from qa.api import get_engine
+
+    top_k = getattr(args, "top_k", None)
+    if top_k is not None and top_k < 1:
+        raise UserError("--top-k must be at least 1")
+    return get_engine(store=args.store, seeds=args.seeds, chroma_url=args.chroma_url, top_k=top_k)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    bar = _ProgressBar("embedding")
+    try:
+        report = _engine(args).ingest(rebuild=args.rebuild, progress=bar)
+    finally:
+        bar.close()
+    print(json.dumps(report.to_dict()) if args.json else report.summary())
+    return 0
+
+
+def format_answer(answer: Any) -> str:
+    """The answer, then its numbered sources with their quotes, for a terminal."""
+    lines = [textwrap.fill(answer.text, 100)]
+    if answer.query and answer.query != answer.question:
+        lines.append(f"(searched for: {answer.query})")
+    if answer.sources:
+        lines.append("")
+        lines.append("Sources:")
+    for s in answer.sources:
+        meta = " · ".join(x for x in (s.title, s.date, s.file) if x)
+        lines.append(f"[{s.n}] {meta}")
+        lines.append(textwrap.fill(f"“{' '.join(s.quote.split())}”", 100, initial_indent="    ",
+                                   subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.filters import Filters
+
+    if not args.question.strip():
+        raise UserError("the question is empty")
+    engine = _engine(args)
+    filters = Filters.build(args.since, args.until, args.source)
+    bar = _ProgressBar("first run: embedding the articles")
+    try:
+        engine.ensure_ingested(progress=bar)
+    finally:
+        bar.close()
+    answer = engine.ask(args.question, filters=filters)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = _engine(args).status()
+    if args.json:
+        print(json.dumps(info, sort_keys=True))
+    else:
+        for key, value in info.items():
+            print(f"{key:>10}: {value}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from tui.app import run_chat
+
+    run_chat(_engine(args))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "status": cmd_status,
+    "chat": cmd_chat,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"newsqa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsqa: interrupted (an interrupted ingest resumes on the next run)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

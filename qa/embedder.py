@@ -1,0 +1,83 @@
+"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI) run by onnxruntime."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from qa.model_files import DIMENSIONS, MODEL_NAME, MODEL_SHA256, check_sha256, load_tokenizer, model_files
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """Mean-pooled, L2-normalised MiniLM sentence embeddings; batches are sorted by length."""
+
+    threads: int = 2
+    _session: Any = PrivateAttr()
+    _tokenizer: Any = PrivateAttr()
+
+    def __init__(self, threads: int = 2, batch_size: int = 32, **kwargs: Any) -> None:
+        super().__init__(
+            model_name=MODEL_NAME, embed_batch_size=batch_size, threads=threads, **kwargs
+        )
+        import onnxruntime as ort
+
+        model_bytes = check_sha256(model_files()[0], MODEL_SHA256)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = load_tokenizer()
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MiniLMEmbedding"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of `texts` as a float32 array (n, 384), rows in input order."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        step = max(1, self.embed_batch_size)
+        for begin in range(0, len(order), step):
+            rows = order[begin : begin + step]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            hidden = self._session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return [float(x) for x in self.embed([query])[0]]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return [float(x) for x in self.embed([text])[0]]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return [[float(x) for x in row] for row in self.embed(texts)]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)

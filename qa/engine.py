@@ -1,0 +1,132 @@
+"""The engine: one store, one embedder, one retriever and one answerer, opened once, reused."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from qa.answer import ExtractiveAnswerer, Weights
+from qa.errors import UserError
+from qa.filters import Filters
+from qa.ingest import IngestReport, ProgressCallback, ingest
+from qa.retrieval import HybridRetriever
+from qa.settings import Settings
+from qa.store import Store, open_store
+from qa.types import Answer
+
+
+def _quiet_llama_index(embedder: Any) -> None:
+    """Make sure nothing in llama-index ever reaches for OpenAI."""
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core.llms import MockLLM
+
+    LlamaSettings.llm = MockLLM()
+    LlamaSettings.embed_model = embedder
+
+
+class Engine:
+    """Answers questions over one store; thread-safe (the TUI calls it from a worker)."""
+
+    def __init__(self, settings: Settings, *, mode: str = "hybrid", weights: Weights | None = None):
+        self.settings = settings
+        self.mode = mode
+        self.weights = weights
+        self._store: Store | None = None
+        self._embedder: Any = None
+        self._retriever: HybridRetriever | None = None
+        self._answerer: ExtractiveAnswerer | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.settings)
+            return self._store
+
+    @property
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from qa.embedder import MiniLMEmbedding
+
+                self._embedder = MiniLMEmbedding(
+                    threads=self.settings.threads, batch_size=self.settings.batch_size
+                )
+                _quiet_llama_index(self._embedder)
+            return self._embedder
+
+    def ingest(self, *, rebuild: bool = False, progress: ProgressCallback | None = None) -> IngestReport:
+        """Bring the store in line with the seeds folder (see `qa.ingest.ingest`)."""
+        with self._lock:
+            if rebuild:
+                if not self.settings.seeds_dir.is_dir():  # never drop the store for nothing
+                    raise UserError(f"articles folder not found: {self.settings.seeds_dir}")
+                self._store = open_store(self.settings, rebuild=True)
+            report = ingest(self.settings, self.store, lambda: self.embedder, progress=progress)
+            self._retriever = None
+            self._answerer = None
+            return report
+
+    def ensure_ingested(self, progress: ProgressCallback | None = None) -> IngestReport | None:
+        """Ingest the seeds if the store is empty; None if it already had chunks."""
+        with self._lock:
+            if self.store.count() > 0:
+                return None
+            return self.ingest(progress=progress)
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = HybridRetriever(self.store, self.embedder, self.mode)
+            return self._retriever
+
+    @property
+    def answerer(self) -> ExtractiveAnswerer:
+        with self._lock:
+            if self._answerer is None:
+                self._answerer = ExtractiveAnswerer(
+                    self.embedder.embed,
+                    self.retriever.bm25.term_idf,
+                    self.weights,
+                    names=self.retriever.names,
+                )
+            return self._answerer
+
+    def ask(
+        self,
+        question: str,
+        *,
+        query: str | None = None,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer `question`, searching for `query` (a follow-up's rewrite) if given."""
+        question = question.strip() if isinstance(question, str) else ""
+        if not question:
+            raise UserError("the question is empty")
+        with self._lock:
+            self.ensure_ingested()
+            query = (query or question).strip()
+            retriever = self.retriever
+            vector = retriever.embed_query(query)
+            hits = retriever.retrieve(query, vector, top_k or self.settings.top_k, filters)
+            return self.answerer.answer(question, query, vector, hits)
+
+    def status(self) -> dict[str, Any]:
+        """Store location, articles, chunks, embedder: nothing time-varying."""
+        from qa.model_files import MODEL_NAME
+
+        with self._lock:
+            files = {str(m.get("file")) for _, m, _ in self.store.rows(include=["metadatas"])}
+            return {
+                "store": self.store.location,
+                "mode": "server" if self.settings.chroma_url else "persistent",
+                "collection": self.settings.collection,
+                "seeds": str(self.settings.seeds_dir),
+                "articles": len(files),
+                "chunks": self.store.count(),
+                "embedder": MODEL_NAME,
+            }
+

@@ -1,0 +1,84 @@
+"""Cheap entity spotting without a model: person names, dates, numbers, places."""
+
+from __future__ import annotations
+
+import re
+
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_MONTH_RE = "|".join(MONTHS)
+DATE_RE = re.compile(
+    rf"\b(?:(?:{_MONTH_RE})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?(?:,?\s+\d{{4}})?|"
+    rf"\d{{1,2}}\s+(?:{_MONTH_RE})(?:\s+\d{{4}})?|(?:{_MONTH_RE})\s+\d{{4}}|"
+    rf"(?:early|late|mid|beginning of|end of)\s+(?:{_MONTH_RE})|"
+    r"(?:in|since|until|by|of)\s+(?:19|20)\d{2}|\d{4}-\d{2}-\d{2}|today|yesterday)\b",
+    re.IGNORECASE,
+)
+NUMBER_RE = re.compile(
+    r"\b(?:\d[\d,.]*(?:st|nd|rd|th)?(?:-\w+)?|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)\b",
+    re.IGNORECASE,
+)
+# Capitalised words that are not (parts of) person names.
+NOT_NAME = frozenset(
+    """The A An In On At By For Of And But During As It This That These Those He She They His Her
+    Their We Our I Mr Mrs Ms Dr Prosecutor Prosecutors General Generals Deputy Chief Military Office
+    Offices President Presidents Prime Minister Ministers Ambassador Ambassadors Colonel Class State
+    Counsellor Justice Republic Federation Russian Russia Azerbaijan Azerbaijani Azerbaijan`s Armenia
+    Armenian Iran Iranian Turkmenistan Kazakhstan Caspian Sea Moscow Baku St Saint Petersburg UN
+    Security Council Europe European Convention Human Rights International Association Commonwealth
+    Independent States Interstate Anti Corruption Service Prosecution Supreme Commander Chief
+    Army Defense Defence Nagorno Nagorny Karabakh Artsakh Transcaucasian Secretariat Conference
+    Heads Head Minister Commander-in-Chief Azernews AZERTAC Welcoming Touching Based Highly Moreover
+    Further Effective No Print News Archive Russia’s Azerbaijan’s Armenia’s Krasnov’s Jan January
+    February March April May June July August September October November December Monday Tuesday
+    Wednesday Thursday Friday Saturday Sunday Today Yesterday Vice Foreign Affairs Ministry
+    Parliament National Assembly Government Committee Union Nations Organization Bank Court
+    Senior Officials Delegation Party Parties Programme Program Statement Declaration Office's
+    Prosecutor-General Prosecutor-General's Prosecutor-Generals Prosecutor's Mutual Assistance
+    """.split()
+)
+_CAP = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
+_NAME_RE = re.compile(rf"\b{_CAP}(?:\s+{_CAP}){{1,2}}\b")
+
+
+def person_names(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of likely person names: 2–3 capitalised words, none a title/country."""
+    out: list[tuple[int, int, str]] = []
+    for m in _NAME_RE.finditer(text):
+        tokens = m.group(0).split()
+        # trim leading/trailing non-name words ("Prosecutor General Kamran Aliyev" → "Kamran Aliyev")
+        while tokens and tokens[0] in NOT_NAME:
+            tokens.pop(0)
+        while tokens and tokens[-1] in NOT_NAME:
+            tokens.pop()
+        if len(tokens) >= 2 and not any(t in NOT_NAME for t in tokens):
+            name = " ".join(tokens)
+            start = text.index(name, m.start())
+            out.append((start, start + len(name), name))
+    return out
+
+
+def name_tokens(texts: list[str]) -> frozenset[str]:
+    """Every word that occurs inside a full person name somewhere in `texts` ("Krasnov")."""
+    return frozenset(tok for text in texts for _, _, name in person_names(text) for tok in name.split())
+
+
+def mentions_person(text: str, known: frozenset[str], exclude: set[str]) -> bool:
+    """True if `text` names a person (full name, or a known surname) outside `exclude`."""
+    for _, _, name in person_names(text):
+        if not all(tok.lower() in exclude for tok in name.split()):
+            return True
+    for word in re.findall(r"[A-Z][a-z]+", text):
+        if word in known and word.lower() not in exclude:
+            return True
+    return False
+
+
+def has_date(text: str) -> bool:
+    return DATE_RE.search(text) is not None
+
+
+def has_number(text: str) -> bool:
+    return NUMBER_RE.search(text) is not None

@@ -1,0 +1,165 @@
+"""Incremental, idempotent ingest: articles → chunks → embeddings → Chroma, keyed by content hash."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qa.articles import Article, load_articles
+from qa.chunking import Chunk, chunk_article
+from qa.settings import Settings
+from qa.store import Store
+
+ProgressCallback = Callable[[int, int], None]
+_EMBED_GROUP = 256  # chunks embedded and written per step: bounded memory, steady progress
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run changed."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [{"file": f, "reason": r} for f, r in self.skipped]
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+    def summary(self) -> str:
+        line = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged; {self.chunks_embedded} chunks embedded "
+            f"in {self.seconds:.1f} s"
+        )
+        if self.skipped:
+            line += "; skipped " + ", ".join(f"{f} ({r})" for f, r in self.skipped)
+        return line
+
+
+@dataclass
+class _Existing:
+    """What the store holds for one file: chunk ids per content hash, and expected counts."""
+
+    ids_by_hash: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    expected: dict[str, int] = field(default_factory=dict)
+
+    def complete(self, content_hash: str) -> bool:
+        have = self.ids_by_hash.get(content_hash, set())
+        return bool(have) and len(have) == self.expected.get(content_hash, -1)
+
+    def ids_except(self, content_hash: str) -> list[str]:
+        return sorted(i for h, ids in self.ids_by_hash.items() if h != content_hash for i in ids)
+
+
+def _existing_rows(store: Store) -> dict[str, _Existing]:
+    by_file: dict[str, _Existing] = defaultdict(_Existing)
+    for row_id, meta, _ in store.rows(include=["metadatas"]):
+        entry = by_file[str(meta.get("file", ""))]
+        content_hash = str(meta.get("content_hash", ""))
+        entry.ids_by_hash[content_hash].add(row_id)
+        entry.expected[content_hash] = int(meta.get("n_chunks", -1))
+    return by_file
+
+
+def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
+    """Flat Chroma metadata; the date is also an int YYYYMMDD so Chroma can range-filter it."""
+    meta: dict[str, Any] = {
+        "doc_id": article.doc_id,
+        "file": article.file,
+        "title": article.title,
+        "content_hash": article.content_hash,
+        "chunk_index": chunk.index,
+        "n_chunks": n_chunks,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+    for key in ("date", "author", "place", "agency"):
+        value = getattr(article, key)
+        if value:
+            meta[key] = value
+    if article.date:
+        meta["date_int"] = int(article.date.replace("-", ""))
+    return meta
+
+
+def _write(store: Store, embedder: Any, pending: list[tuple[Article, Chunk, int]]) -> None:
+    from llama_index.core.schema import TextNode
+
+    vectors = embedder.embed([chunk.text for _, chunk, _ in pending])
+    nodes = [
+        TextNode(
+            id_=chunk.chunk_id,
+            text=chunk.text,
+            metadata=chunk_metadata(article, chunk, n),
+            embedding=[float(x) for x in vector],
+            start_char_idx=chunk.start,
+            end_char_idx=chunk.end,
+        )
+        for (article, chunk, n), vector in zip(pending, vectors, strict=True)
+    ]
+    store.vector_store.add(nodes)
+
+
+def ingest(
+    settings: Settings,
+    store: Store,
+    embedder_factory: Callable[[], Any],
+    *,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Bring the store in line with the articles folder; unchanged articles cost no embedding."""
+    started = time.perf_counter()
+    loaded = load_articles(settings.seeds_dir)
+    report = IngestReport(skipped=loaded.skipped)
+    existing = _existing_rows(store)
+    pending: list[tuple[Article, Chunk, int]] = []
+    stale: list[str] = []
+    for article in loaded.articles:
+        entry = existing.get(article.file)
+        if entry is not None and entry.complete(article.content_hash):
+            report.unchanged += 1
+            stale.extend(entry.ids_except(article.content_hash))
+            continue
+        if entry is None or not any(entry.ids_except(article.content_hash)):
+            report.added += 1
+        else:
+            report.updated += 1
+        have = entry.ids_by_hash.get(article.content_hash, set()) if entry else set()
+        chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
+        pending.extend((article, c, len(chunks)) for c in chunks if c.chunk_id not in have)
+        if entry is not None:
+            stale.extend(entry.ids_except(article.content_hash))
+    present = {a.file for a in loaded.articles} | {f for f, _ in loaded.skipped}
+    for file, entry in existing.items():
+        if file not in present:
+            report.removed += 1
+            stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
+
+    total = len(pending)
+    if progress:
+        progress(0, total)
+    if pending:
+        embedder = embedder_factory()
+        for begin in range(0, total, _EMBED_GROUP):
+            group = pending[begin : begin + _EMBED_GROUP]
+            _write(store, embedder, group)
+            report.chunks_embedded += len(group)
+            if progress:
+                progress(report.chunks_embedded, total)
+    # Old versions go only after their replacements are fully written: a crash leaves no gap.
+    store.delete(stale)
+    report.chunks_deleted = len(stale)
+    report.seconds = time.perf_counter() - started
+    return report
+

@@ -1,0 +1,75 @@
+"""One settings object: every path and knob, resolved from `QA_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from qa.errors import UserError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"{name} must be an integer, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the articles and the store live, and how retrieval and embedding behave."""
+
+    seeds_dir: Path = field(default_factory=lambda: PROJECT_DIR / "seeds")
+    store_dir: Path = field(default_factory=lambda: PROJECT_DIR / "store")
+    chroma_url: str | None = None
+    chroma_token: str | None = None
+    collection: str = "newsqa"
+    top_k: int = 8
+    threads: int = 2
+    batch_size: int = 32
+    chunk_tokens: int = 192
+    chunk_overlap: int = 24
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Defaults overridden by QA_SEEDS_DIR, QA_STORE_DIR, QA_CHROMA_URL, QA_CHROMA_TOKEN, …"""
+        base = cls()
+        return replace(
+            base,
+            seeds_dir=_env_path("QA_SEEDS_DIR", base.seeds_dir),
+            store_dir=_env_path("QA_STORE_DIR", base.store_dir),
+            chroma_url=os.environ.get("QA_CHROMA_URL") or None,
+            chroma_token=os.environ.get("QA_CHROMA_TOKEN") or None,
+            collection=os.environ.get("QA_COLLECTION") or base.collection,
+            top_k=_env_int("QA_TOP_K", base.top_k),
+            threads=_env_int("QA_THREADS", base.threads),
+            batch_size=_env_int("QA_BATCH_SIZE", base.batch_size),
+        )
+
+    def with_overrides(
+        self,
+        *,
+        seeds: str | Path | None = None,
+        store: str | Path | None = None,
+        chroma_url: str | None = None,
+        top_k: int | None = None,
+    ) -> Settings:
+        """A copy with the given non-None values replaced (CLI flags and `ask()` keywords)."""
+        return replace(
+            self,
+            seeds_dir=Path(seeds).expanduser() if seeds is not None else self.seeds_dir,
+            store_dir=Path(store).expanduser() if store is not None else self.store_dir,
+            chroma_url=chroma_url if chroma_url is not None else self.chroma_url,
+            top_k=top_k if top_k is not None else self.top_k,
+        )

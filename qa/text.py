@@ -1,0 +1,41 @@
+"""Word normalisation shared by BM25 and answer scoring: lowercase, stopwords, light stemming."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as into about over after before
+    during between through is are was were be been being am do does did done have has had having
+    this that these those it its it's he she they them their his her him we us our you your i me
+    my who whom whose what which when where why how there here than then so such not no nor
+    can could would should will shall may might must also just very much many more most some any
+    all each both other own same only too s t said say says tell told according
+    """.split()
+)
+_SUFFIXES = ("ations", "ation", "ated", "ates", "ate", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es", "s")
+
+
+def stem(word: str) -> str:
+    """A deliberately light stemmer: enough to match 'meetings'/'meeting', 'signed'/'sign'."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 4 or w.isdigit():
+        return w
+    for suffix in _SUFFIXES:
+        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+            w = w[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    return w[:-1] if w.endswith("e") and len(w) > 4 else w
+
+
+def words(text: str) -> list[str]:
+    """Surface words of `text` (keeps case)."""
+    return _WORD.findall(text)
+
+
+def terms(text: str) -> list[str]:
+    """Content terms: stemmed, lowercased, stopwords dropped."""
+    return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
