@@ -49,7 +49,9 @@ class Candidate:
     type_ok: bool = False
 
 
-def _coverage(qterms: tuple[str, ...], have: set[str] | frozenset[str], idf: Callable[[str], float]) -> float:
+def _coverage(
+    qterms: tuple[str, ...], have: set[str] | frozenset[str], idf: Callable[[str], float]
+) -> float:
     total = sum(idf(t) for t in qterms)
     return sum(idf(t) for t in qterms if t in have) / total if total else 0.0
 
@@ -136,7 +138,9 @@ class ExtractiveAnswerer:
                 self._vectors[keys[i]] = vector
         return np.stack([self._vectors[k] for k in keys])
 
-    def score(self, info: QuestionInfo, qvec: np.ndarray, cands: list[Candidate]) -> list[Candidate]:
+    def score(
+        self, info: QuestionInfo, qvec: np.ndarray, cands: list[Candidate]
+    ) -> list[Candidate]:
         if not cands:
             return []
         w = self.weights
@@ -147,10 +151,15 @@ class ExtractiveAnswerer:
             context = _coverage(info.terms, cand.chunk_terms, self.idf)
             type_ok = _type_match(info, cand.text, self.names)
             total = (
-                w.dense * float(d) + w.lexical * lexical + w.context * context
-                + w.answer_type * type_ok + w.rank / (1 + cand.hit_rank)
+                w.dense * float(d)
+                + w.lexical * lexical
+                + w.context * context
+                + w.answer_type * type_ok
+                + w.rank / (1 + cand.hit_rank)
             )
-            scored.append(replace(cand, score=total, dense=float(d), lexical=lexical, type_ok=type_ok))
+            scored.append(
+                replace(cand, score=total, dense=float(d), lexical=lexical, type_ok=type_ok)
+            )
         return sorted(scored, key=lambda c: -c.score)
 
     def select(self, info: QuestionInfo, ranked: list[Candidate]) -> list[Candidate]:
@@ -164,7 +173,8 @@ class ExtractiveAnswerer:
                 if len(chosen) == 3 or cand.score < ranked[0].score - 0.08:
                     break
                 overlap = max(
-                    len(set(terms(cand.text)) & set(terms(c.text))) / max(1, len(set(terms(cand.text))))
+                    len(set(terms(cand.text)) & set(terms(c.text)))
+                    / max(1, len(set(terms(cand.text))))
                     for c in chosen
                 )
                 if overlap < 0.5 and cand.type_ok:
@@ -203,6 +213,6 @@ def _display(quote: str) -> str:
     text = " ".join(quote.split())
     if text and text[0].islower():
         text = "…" + text
-    if text and text[-1] not in ".!?”\"":
+    if text and text[-1] not in '.!?”"':
         text = text.rstrip(",;:") + "…"
     return text

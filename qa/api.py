@@ -10,7 +10,7 @@ from typing import Any
 from qa.engine import Engine
 from qa.filters import Filters
 from qa.followup import rewrite
-from qa.ingest import IngestReport, ProgressCallback
+from qa.ingestion import IngestReport, ProgressCallback
 from qa.settings import Settings
 from qa.types import Answer
 

@@ -1,4 +1,4 @@
-"""Reading article files: header metadata (date, author, dateline, headline) and the body's offsets."""
+"""Reading article files: header metadata (date, author, dateline, headline) and body offsets."""
 
 from __future__ import annotations
 
@@ -17,7 +17,18 @@ _DATELINE = re.compile(
     r"^(?P<place>[A-Z][\w .'-]+?),[ \t]+(?P<month>January|February|March|April|May|June|July|"
     r"August|September|October|November|December)[ \t]+\d{1,2},?[ \t]*(?P<agency>[\w .&-]*?)[ \t]*$"
 )
-_JUNK_WORDS = {"print", "news", "archive", "share", "tweet", "email", "home", "back", "top", "comments"}
+_JUNK_WORDS = {
+    "print",
+    "news",
+    "archive",
+    "share",
+    "tweet",
+    "email",
+    "home",
+    "back",
+    "top",
+    "comments",
+}
 _SENTENCE_END = (".", "!", "?", '"', "”", "’", ":")
 _TITLE_MAX = 110
 
@@ -147,7 +158,8 @@ def article_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise UserError(f"articles folder not found: {folder}")
     return sorted(
-        p for p in folder.rglob("*")
+        p
+        for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
     )
 

@@ -29,10 +29,10 @@ class BM25Index:
         self.idf: dict[str, float] = {}
         for term, plist in postings.items():
             rows = np.fromiter((r for r, _ in plist), dtype=np.int64, count=len(plist))
-            tf = np.fromiter((t for _, t in plist), dtype=np.float32, count=len(plist))
+            freqs = np.fromiter((t for _, t in plist), dtype=np.float32, count=len(plist))
             idf = math.log(1 + (self.size - len(plist) + 0.5) / (len(plist) + 0.5))
             self.idf[term] = idf
-            self._postings[term] = (rows, idf * tf * (k1 + 1) / (tf + norm[rows]))
+            self._postings[term] = (rows, idf * freqs * (k1 + 1) / (freqs + norm[rows]))
 
     def term_idf(self, term: str) -> float:
         """IDF of a stemmed term; unseen terms get the IDF of a term seen once."""

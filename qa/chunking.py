@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,9 +27,10 @@ def _splitter(chunk_tokens: int, overlap: int) -> Any:
     from qa.model_files import load_tokenizer
 
     tokenizer = load_tokenizer()
-    count: Callable[[str], list[int]] = lambda text: tokenizer.encode(  # noqa: E731
-        text, add_special_tokens=False
-    ).ids
+
+    def count(text: str) -> list[int]:
+        return list(tokenizer.encode(text, add_special_tokens=False).ids)
+
     return SentenceSplitter(
         chunk_size=chunk_tokens, chunk_overlap=overlap, tokenizer=count, include_metadata=False
     )
@@ -61,6 +61,12 @@ def chunk_article(article: Article, chunk_tokens: int = 192, overlap: int = 24) 
         cursor = start + len(text)
         file_start = article.body_start + start
         chunks.append(
-            Chunk(chunk_id(article, len(chunks)), len(chunks), text, file_start, file_start + len(text))
+            Chunk(
+                chunk_id(article, len(chunks)),
+                len(chunks),
+                text,
+                file_start,
+                file_start + len(text),
+            )
         )
     return chunks

@@ -13,26 +13,39 @@ from qa.errors import UserError
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seeds", metavar="DIR", help="articles folder (default: QA_SEEDS_DIR or seeds/)")
-    parser.add_argument("--store", metavar="DIR", help="Chroma store folder (default: QA_STORE_DIR or store/)")
-    parser.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (default: QA_CHROMA_URL)")
+    parser.add_argument(
+        "--seeds", metavar="DIR", help="articles folder (default: QA_SEEDS_DIR or seeds/)"
+    )
+    parser.add_argument(
+        "--store", metavar="DIR", help="Chroma store folder (default: QA_STORE_DIR or store/)"
+    )
+    parser.add_argument(
+        "--chroma-url", metavar="URL", help="use a Chroma server (default: QA_CHROMA_URL)"
+    )
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", metavar="DATE", help="only articles dated on/after (2021, 2021-07, 2021-07-08)")
+    parser.add_argument(
+        "--since", metavar="DATE", help="only articles dated on/after (2021, 2021-07, 2021-07-08)"
+    )
     parser.add_argument("--until", metavar="DATE", help="only articles dated on/before")
-    parser.add_argument("--source", action="append", metavar="FILE", help="only this article file (repeatable)")
+    parser.add_argument(
+        "--source", action="append", metavar="FILE", help="only this article file (repeatable)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="newsqa", description="Ask questions of a folder of news articles; every claim is cited."
+        prog="newsqa",
+        description="Ask questions of a folder of news articles; every claim is cited.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="embed new or changed articles into the store")
     _store_options(p)
-    p.add_argument("--rebuild", action="store_true", help="drop the store and embed everything again")
+    p.add_argument(
+        "--rebuild", action="store_true", help="drop the store and embed everything again"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     p = sub.add_parser("ask", help="answer one question, with numbered sources")
@@ -44,6 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="what the store holds")
     _store_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="measure answer quality on a question set")
+    _store_options(p)
+    p.add_argument(
+        "--set",
+        dest="question_set",
+        metavar="FILE",
+        help="JSONL question set (default: the dev set)",
+    )
+    p.add_argument("--no-ablations", action="store_true", help="only the full configuration")
+    p.add_argument(
+        "--failures", action="store_true", help="also list the questions answered wrongly"
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("chat", help="open the terminal chat (ingests the seeds on first run)")
@@ -73,7 +100,9 @@ class _ProgressBar:
             return
         width = 30
         filled = width * done // total
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks")
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks"
+        )
         sys.stderr.flush()
         self.drawn = True
 
@@ -103,8 +132,14 @@ def format_answer(answer: Any) -> str:
     for s in answer.sources:
         meta = " · ".join(x for x in (s.title, s.date, s.file) if x)
         lines.append(f"[{s.n}] {meta}")
-        lines.append(textwrap.fill(f"“{' '.join(s.quote.split())}”", 100, initial_indent="    ",
-                                   subsequent_indent="    "))
+        lines.append(
+            textwrap.fill(
+                f"“{' '.join(s.quote.split())}”",
+                100,
+                initial_indent="    ",
+                subsequent_indent="    ",
+            )
+        )
     return "\n".join(lines)
 
 
@@ -121,7 +156,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     answer = engine.ask(args.question, filters=filters)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    print(
+        json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+        if args.json
+        else format_answer(answer)
+    )
     return 0
 
 
@@ -132,6 +171,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         for key, value in info.items():
             print(f"{key:>10}: {value}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa.evaluation import evaluate, format_reports, load_set
+
+    items = load_set(Path(args.question_set) if args.question_set else None)
+    reports = evaluate(_engine(args).settings, items, ablations=not args.no_ablations)
+    if args.json:
+        payload: dict[str, Any] = {
+            "metrics": reports[0].metrics(),
+            "ablations": {r.name: r.metrics() for r in reports},
+        }
+        if args.failures:
+            payload["failures"] = reports[0].failures()
+        print(json.dumps(payload, indent=2))
+    else:
+        print(format_reports(reports))
+        if args.failures:
+            for f in reports[0].failures():
+                print(
+                    f"\n{f['id']} [{f['kind']}] {f['question']}\n  query: {f['query']}\n"
+                    f"  got:   {f['answer']}\n  gold:  {f['gold']}"
+                )
     return 0
 
 
@@ -146,6 +211,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "status": cmd_status,
+    "eval": cmd_eval,
     "chat": cmd_chat,
 }
 
@@ -162,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("newsqa: interrupted (an interrupted ingest resumes on the next run)", file=sys.stderr)
+        print(
+            "newsqa: interrupted (an interrupted ingest resumes on the next run)", file=sys.stderr
+        )
         return 130
 
 

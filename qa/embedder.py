@@ -9,7 +9,14 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from qa.model_files import DIMENSIONS, MODEL_NAME, MODEL_SHA256, check_sha256, load_tokenizer, model_files
+from qa.model_files import (
+    DIMENSIONS,
+    MODEL_NAME,
+    MODEL_SHA256,
+    check_sha256,
+    load_tokenizer,
+    model_files,
+)
 
 
 class MiniLMEmbedding(BaseEmbedding):
@@ -20,9 +27,8 @@ class MiniLMEmbedding(BaseEmbedding):
     _tokenizer: Any = PrivateAttr()
 
     def __init__(self, threads: int = 2, batch_size: int = 32, **kwargs: Any) -> None:
-        super().__init__(
-            model_name=MODEL_NAME, embed_batch_size=batch_size, threads=threads, **kwargs
-        )
+        super().__init__(model_name=MODEL_NAME, embed_batch_size=batch_size, **kwargs)
+        self.threads = threads
         import onnxruntime as ort
 
         model_bytes = check_sha256(model_files()[0], MODEL_SHA256)

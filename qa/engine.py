@@ -8,7 +8,7 @@ from typing import Any
 from qa.answer import ExtractiveAnswerer, Weights
 from qa.errors import UserError
 from qa.filters import Filters
-from qa.ingest import IngestReport, ProgressCallback, ingest
+from qa.ingestion import IngestReport, ProgressCallback, ingest
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
 from qa.store import Store, open_store
@@ -56,8 +56,10 @@ class Engine:
                 _quiet_llama_index(self._embedder)
             return self._embedder
 
-    def ingest(self, *, rebuild: bool = False, progress: ProgressCallback | None = None) -> IngestReport:
-        """Bring the store in line with the seeds folder (see `qa.ingest.ingest`)."""
+    def ingest(
+        self, *, rebuild: bool = False, progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Bring the store in line with the seeds folder (see `qa.ingestion.ingest`)."""
         with self._lock:
             if rebuild:
                 if not self.settings.seeds_dir.is_dir():  # never drop the store for nothing
@@ -129,4 +131,3 @@ class Engine:
                 "chunks": self.store.count(),
                 "embedder": MODEL_NAME,
             }
-

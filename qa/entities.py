@@ -23,8 +23,9 @@ NUMBER_RE = re.compile(
 # Capitalised words that are not (parts of) person names.
 NOT_NAME = frozenset(
     """The A An In On At By For Of And But During As It This That These Those He She They His Her
-    Their We Our I Mr Mrs Ms Dr Prosecutor Prosecutors General Generals Deputy Chief Military Office
-    Offices President Presidents Prime Minister Ministers Ambassador Ambassadors Colonel Class State
+    Their We Our I Mr Mrs Ms Dr Prosecutor Prosecutors General Generals Deputy Chief Military
+    Office Offices President Presidents Prime Minister Ministers Ambassador Ambassadors Colonel
+    Class State
     Counsellor Justice Republic Federation Russian Russia Azerbaijan Azerbaijani Azerbaijan`s Armenia
     Armenian Iran Iranian Turkmenistan Kazakhstan Caspian Sea Moscow Baku St Saint Petersburg UN
     Security Council Europe European Convention Human Rights International Association Commonwealth
@@ -48,7 +49,7 @@ def person_names(text: str) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     for m in _NAME_RE.finditer(text):
         tokens = m.group(0).split()
-        # trim leading/trailing non-name words ("Prosecutor General Kamran Aliyev" → "Kamran Aliyev")
+        # "Prosecutor General Kamran Aliyev" → "Kamran Aliyev"
         while tokens and tokens[0] in NOT_NAME:
             tokens.pop(0)
         while tokens and tokens[-1] in NOT_NAME:
@@ -62,7 +63,9 @@ def person_names(text: str) -> list[tuple[int, int, str]]:
 
 def name_tokens(texts: list[str]) -> frozenset[str]:
     """Every word that occurs inside a full person name somewhere in `texts` ("Krasnov")."""
-    return frozenset(tok for text in texts for _, _, name in person_names(text) for tok in name.split())
+    return frozenset(
+        tok for text in texts for _, _, name in person_names(text) for tok in name.split()
+    )
 
 
 def mentions_person(text: str, known: frozenset[str], exclude: set[str]) -> bool:

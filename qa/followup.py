@@ -38,8 +38,7 @@ def _answer_person(previous: Answer) -> str | None:
 def _context_words(previous: Answer) -> list[str]:
     asked = previous.query or previous.question
     return [
-        w for w in words(asked)
-        if w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS
+        w for w in words(asked) if w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS
     ]
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from qa.bm25 import BM25Index
-from qa.filters import Filters
 from qa.entities import name_tokens
+from qa.filters import Filters
 from qa.store import Store
 
 RRF_K = 60
@@ -51,9 +51,7 @@ class HybridRetriever:
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.embed([query])[0])
 
-    def dense(
-        self, vector: np.ndarray, k: int, filters: Filters
-    ) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         if not self.ids:
@@ -92,8 +90,12 @@ class HybridRetriever:
         rows = sorted(fused, key=lambda r: -fused[r])[:k]
         return [
             Hit(
-                self.ids[r], self.texts[r], self.metas[r],
-                dense_of.get(r, 0.0), bm25_of.get(r, 0.0), fused[r],
+                self.ids[r],
+                self.texts[r],
+                self.metas[r],
+                dense_of.get(r, 0.0),
+                bm25_of.get(r, 0.0),
+                fused[r],
             )
             for r in rows
         ]

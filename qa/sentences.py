@@ -5,9 +5,46 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = {
-    "st", "mr", "mrs", "ms", "dr", "gen", "col", "lt", "sgt", "capt", "maj", "prof", "no", "vs",
-    "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "inc", "ltd", "co", "corp", "jr", "sr", "u.s", "u.n", "e.g", "i.e", "art", "para", "fig",
+    "st",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "maj",
+    "prof",
+    "no",
+    "vs",
+    "etc",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jr",
+    "sr",
+    "u.s",
+    "u.n",
+    "e.g",
+    "i.e",
+    "art",
+    "para",
+    "fig",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
@@ -27,8 +64,10 @@ def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY.finditer(text):
         end = m.end()
-        if m.group(0).startswith((".",)) and "\n" not in m.group(0) and _is_abbreviation(
-            text, m.start() + 1
+        if (
+            m.group(0).startswith((".",))
+            and "\n" not in m.group(0)
+            and _is_abbreviation(text, m.start() + 1)
         ):
             continue
         _push(text, start, end, base, spans)

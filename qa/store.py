@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from qa.model_files import MODEL_NAME
 from qa.errors import UserError
+from qa.model_files import MODEL_NAME
 from qa.settings import Settings
 
 _PAGE = 5000

@@ -14,7 +14,22 @@ STOPWORDS = frozenset(
     all each both other own same only too s t said say says tell told according
     """.split()
 )
-_SUFFIXES = ("ations", "ation", "ated", "ates", "ate", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es", "s")
+_SUFFIXES = (
+    "ations",
+    "ation",
+    "ated",
+    "ates",
+    "ate",
+    "ments",
+    "ment",
+    "ings",
+    "ing",
+    "ies",
+    "ied",
+    "ed",
+    "es",
+    "s",
+)
 
 
 def stem(word: str) -> str:

@@ -1,4 +1,4 @@
-"""Incremental, idempotent ingest: articles → chunks → embeddings → Chroma, keyed by content hash."""
+"""Incremental, idempotent ingest: articles → chunks → vectors → Chroma, keyed by content hash."""
 
 from __future__ import annotations
 
@@ -162,4 +162,3 @@ def ingest(
     report.chunks_deleted = len(stale)
     report.seconds = time.perf_counter() - started
     return report
-

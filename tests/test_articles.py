@@ -1,0 +1,124 @@
+"""Metadata and body offsets parsed from the five real seed articles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+
+from qa.articles import load_articles, parse_article
+from qa.chunking import chunk_article
+from qa.errors import UserError
+from qa.sentences import split_sentences
+
+EXPECTED = {
+    "000_9f4a2981cc9edab8.txt": ("2021-07-08", "Vafa Ismayilova", None, None),
+    "001_0a09935dfe10dade.txt": ("2021-01-14", "Vafa Ismayilova", None, "Azernews"),
+    "002_602bb7cf4272ab9f.txt": (None, None, None, None),
+    "003_c9b81f4206560cc0.txt": ("2019-10-08", None, "Baku", "AZERTAC"),
+    "004_cdb1a34271dd60b2.txt": (None, None, None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def articles() -> dict[str, object]:
+    report = load_articles(SEEDS)
+    assert report.skipped == []
+    return {a.file: a for a in report.articles}
+
+
+def test_all_five_seeds_load(articles: dict[str, object]) -> None:
+    assert sorted(articles) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("file", sorted(EXPECTED))
+def test_date_author_dateline(articles: dict, file: str) -> None:
+    a = articles[file]
+    assert (a.date, a.author, a.place, a.agency) == EXPECTED[file]
+
+
+def test_titles(articles: dict) -> None:
+    assert articles["002_602bb7cf4272ab9f.txt"].title == (
+        "Bilateral and trilateral meetings of Prosecutor General of Russia Igor Krasnov with the "
+        "heads of the supervisory agencies of the Republic of Azerbaijan and the Republic of "
+        "Armenia"
+    )
+    assert articles["004_cdb1a34271dd60b2.txt"].title.startswith(
+        "In many cases, crucial evidence for the outcome of criminal cases"
+    )
+    assert articles["000_9f4a2981cc9edab8.txt"].title.startswith("Five Caspian littoral states")
+    for a in articles.values():
+        assert 10 < len(a.title) <= 200
+
+
+def test_bodies_skip_header_and_site_junk(articles: dict) -> None:
+    assert articles["002_602bb7cf4272ab9f.txt"].body.endswith("to Kamran Aliyev and Artur Davtyan.")
+    assert "Print News Archive" not in articles["002_602bb7cf4272ab9f.txt"].body
+    assert articles["001_0a09935dfe10dade.txt"].body.startswith(
+        "The Azerbaijani, Russian and Armenian"
+    )
+    assert articles["003_c9b81f4206560cc0.txt"].body.startswith("Azerbaijan`s Minister of Defense")
+    assert articles["004_cdb1a34271dd60b2.txt"].body_start == 0
+    for a in articles.values():
+        assert "date 20" not in a.body and not a.body.startswith("By ")
+
+
+def test_doc_ids_stable_and_distinct(articles: dict) -> None:
+    again = {a.file: a.doc_id for a in load_articles(SEEDS).articles}
+    assert again == {f: a.doc_id for f, a in articles.items()}
+    assert len(set(again.values())) == 5
+
+
+def test_chunk_offsets_exact(articles: dict) -> None:
+    for a in articles.values():
+        text = (SEEDS / a.file).read_text(encoding="utf-8")
+        chunks = chunk_article(a)
+        assert chunks, a.file
+        for c in chunks:
+            assert text[c.start : c.end] == c.text
+            assert a.body_start <= c.start < c.end <= a.body_end
+        covered = sum(c.end - c.start for c in chunks)
+        assert covered >= 0.95 * len(a.body.strip())
+
+
+def test_sentences_respect_abbreviations() -> None:
+    text = "I invite you to St. Petersburg, he said. Then Mr. Smith left! Next one."
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == [
+        "I invite you to St. Petersburg, he said.",
+        "Then Mr. Smith left!",
+        "Next one.",
+    ]
+
+
+def test_header_variants() -> None:
+    a = parse_article(
+        "x.md", " date 2020-02-03 Paris, March 3, AFP\n\nBody one. Body two.\n\nShare Print\n"
+    )
+    assert (a.date, a.place, a.agency, a.body) == (
+        "2020-02-03",
+        "Paris",
+        "AFP",
+        "Body one. Body two.",
+    )
+    b = parse_article("y.txt", "Just a sentence here with no header at all.")
+    assert (b.date, b.title, b.body_start) == (
+        None,
+        "Just a sentence here with no header at all",
+        0,
+    )
+
+
+def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("A real article about a meeting in Baku.", encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00bad bytes")
+    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    report = load_articles(tmp_path)
+    assert [a.file for a in report.articles] == ["good.txt"]
+    assert report.skipped[0][0] == "bad.txt" and "UTF-8" in report.skipped[0][1]
+
+
+def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_articles(tmp_path / "nope")

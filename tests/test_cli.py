@@ -1,0 +1,136 @@
+"""The `newsqa` command line, run as a real subprocess against a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, copy_seeds
+
+
+def newsqa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("cli")
+    return copy_seeds(base / "seeds"), base / "store"
+
+
+def test_ingest_json_then_noop(folders: tuple[Path, Path]) -> None:
+    seeds, store = folders
+    first = newsqa("ingest", "--seeds", str(seeds), "--store", str(store), "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["added"] == 5 and report["chunks_embedded"] > 5
+    second = json.loads(
+        newsqa("ingest", "--seeds", str(seeds), "--store", str(store), "--json").stdout
+    )
+    assert (second["unchanged"], second["chunks_embedded"]) == (5, 0)
+    plain = newsqa("ingest", "--seeds", str(seeds), "--store", str(store))
+    assert plain.stdout.strip().startswith(
+        "0 added, 0 updated, 0 removed, 5 unchanged; 0 chunks embedded"
+    )
+
+
+def test_ask_json_contract(folders: tuple[Path, Path]) -> None:
+    seeds, store = folders
+    out = newsqa(
+        "ask",
+        "--json",
+        "Who is the Prosecutor General of Azerbaijan?",
+        "--seeds",
+        str(seeds),
+        "--store",
+        str(store),
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"question", "text", "found", "sources"} <= set(data)
+    assert data["found"] is True and "Kamran Aliyev" in data["text"] and "[1]" in data["text"]
+    source = data["sources"][0]
+    assert set(source) == {"n", "file", "title", "date", "author", "quote", "start", "end", "score"}
+    text = (seeds / source["file"]).read_text(encoding="utf-8")
+    assert text[source["start"] : source["end"]] == source["quote"]
+
+
+def test_ask_plain_lists_sources(folders: tuple[Path, Path]) -> None:
+    seeds, store = folders
+    out = newsqa(
+        "ask",
+        "Which Iranian diplomat did the Azerbaijani prosecutor meet?",
+        "--seeds",
+        str(seeds),
+        "--store",
+        str(store),
+    )
+    assert out.returncode == 0
+    assert "Kazem Jalali" in out.stdout and "Sources:" in out.stdout
+    assert "[1] " in out.stdout and "000_9f4a2981cc9edab8.txt" in out.stdout
+
+
+def test_status_json_is_stable(folders: tuple[Path, Path]) -> None:
+    seeds, store = folders
+    args = ("status", "--json", "--seeds", str(seeds), "--store", str(store))
+    first, second = newsqa(*args), newsqa(*args)
+    assert first.returncode == 0 and first.stdout == second.stdout
+    info = json.loads(first.stdout)
+    assert (info["articles"], info["embedder"], info["store"]) == (
+        5,
+        "all-MiniLM-L6-v2-onnx-int8",
+        str(store),
+    )
+    assert info["chunks"] > 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ask", "   "), "question is empty"),
+        (
+            ("ask", "hi", "--seeds", "/nonexistent/seeds", "--store", "{tmp}/s"),
+            "articles folder not found",
+        ),
+        (
+            ("ingest", "--seeds", "/nonexistent/seeds", "--store", "{tmp}/s"),
+            "articles folder not found",
+        ),
+        (("ask", "hi", "--store", "{file}"), "store path is not a folder"),
+        (("ask", "hi", "--since", "July"), "dates look like"),
+        (("ask", "hi", "--chroma-url", "http://127.0.0.1:9"), "http://127.0.0.1:9"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_nonzero_exit(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    real = [a.replace("{tmp}", str(tmp_path)).replace("{file}", str(afile)) for a in args]
+    out = newsqa(*real)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newsqa: error:") and message in lines[0]
+
+
+def test_import_qa_does_not_import_textual() -> None:
+    code = (
+        "import sys, qa, qa.cli, qa.engine, qa.evaluation; "
+        "print('textual' in sys.modules, 'tui' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "False"]

