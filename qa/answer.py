@@ -9,22 +9,22 @@ from typing import Any
 
 import numpy as np
 
-from qa.entities import has_date, has_number, mentions_person
+from qa.features import SoftMatcher, best_span, coverage, sentence_terms, type_match
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences
-from qa.text import terms, words
+from qa.text import STOPWORDS, stem, terms, words
 from qa.types import Answer, Source
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
 MAX_QUOTE_WORDS = 45
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
-_PLACE_AFTER = re.compile(r"\b(?:in|at|to|from)\s+((?:St\.?\s+|Saint\s+)?[A-Z][a-z]+)")
+_QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Sentence score = dense·w + lexical·w + context·w + type·w + rank·w."""
+    """Sentence score = dense·w + lexical·w + context·w + type·w + rank·w; then refusal limits."""
 
     dense: float = 0.40
     lexical: float = 0.35
@@ -33,6 +33,10 @@ class Weights:
     rank: float = 0.05
     min_score: float = 0.42  # best sentence below this → "the articles don't say"
     min_dense: float = 0.25
+    max_unsupported: float = 0.40  # share of the question unknown to the articles and unmatched
+    require_type: bool = True  # who/when/how many/where need a person/date/number/place
+    type_margin: float = 0.0  # how far below the top a sentence of the right type may rank
+    continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
 
 
 @dataclass(frozen=True)
@@ -49,53 +53,6 @@ class Candidate:
     type_ok: bool = False
 
 
-def _coverage(
-    qterms: tuple[str, ...], have: set[str] | frozenset[str], idf: Callable[[str], float]
-) -> float:
-    total = sum(idf(t) for t in qterms)
-    return sum(idf(t) for t in qterms if t in have) / total if total else 0.0
-
-
-def _type_match(info: QuestionInfo, text: str, names: frozenset[str] = frozenset()) -> bool:
-    if info.kind == "who":
-        return mentions_person(text, names, {w.lower() for w in words(info.text)})
-    if info.kind == "when":
-        return has_date(text)
-    if info.kind == "number":
-        return has_number(text)
-    if info.kind == "where":
-        asked = info.text.lower()
-        return any(m.group(1).lower() not in asked for m in _PLACE_AFTER.finditer(text))
-    if info.kind == "list":
-        return text.count(",") >= 2 or " and " in text
-    return True
-
-
-def _trim(cand: Candidate, info: QuestionInfo, idf: Callable[[str], float]) -> Candidate:
-    """A long sentence is cut to its best window of clauses (still verbatim, still its offsets)."""
-    if len(cand.text.split()) <= MAX_QUOTE_WORDS:
-        return cand
-    cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(cand.text)] + [len(cand.text)]
-    best: tuple[float, int, int] | None = None
-    for i in range(len(cuts) - 1):
-        for j in range(i + 1, len(cuts)):
-            piece = cand.text[cuts[i] : cuts[j]]
-            n_words = len(piece.split())
-            if n_words > MAX_QUOTE_WORDS:
-                break
-            value = _coverage(info.terms, set(terms(piece)), idf) + 0.5 * _type_match(info, piece)
-            value += 0.002 * n_words  # prefer the fuller window on ties
-            if best is None or value > best[0]:
-                best = (value, cuts[i], cuts[j])
-    if best is None:
-        return cand
-    _, lo, hi = best
-    piece = cand.text[lo:hi]
-    lo += len(piece) - len(piece.lstrip())
-    hi -= len(piece) - len(piece.rstrip())
-    return replace(cand, start=cand.start + lo, end=cand.start + hi, text=cand.text[lo:hi])
-
-
 class ExtractiveAnswerer:
     """Scores candidate sentences by dense similarity, term overlap, answer type and chunk rank."""
 
@@ -104,14 +61,18 @@ class ExtractiveAnswerer:
         embed: Callable[[list[str]], np.ndarray],
         idf: Callable[[str], float],
         weights: Weights | None = None,
-        max_chunks: int = 6,
+        *,
+        known: Callable[[str], bool] = lambda term: True,
         names: frozenset[str] = frozenset(),
+        max_chunks: int = 6,
     ) -> None:
-        self.names = names
         self.embed = embed
         self.idf = idf
+        self.known = known
         self.weights = weights or Weights()
+        self.names = names
         self.max_chunks = max_chunks
+        self.soft = SoftMatcher(embed)
         self._vectors: dict[tuple[str, int, int], np.ndarray] = {}
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
@@ -147,9 +108,9 @@ class ExtractiveAnswerer:
         dense = self._sentence_vectors(cands) @ qvec
         scored = []
         for cand, d in zip(cands, dense, strict=True):
-            lexical = _coverage(info.terms, set(terms(cand.text)), self.idf)
-            context = _coverage(info.terms, cand.chunk_terms, self.idf)
-            type_ok = _type_match(info, cand.text, self.names)
+            lexical = coverage(info.terms, sentence_terms(info, cand.text), self.idf)
+            context = coverage(info.terms, cand.chunk_terms, self.idf)
+            type_ok = type_match(info, cand.text, self.names)
             total = (
                 w.dense * float(d)
                 + w.lexical * lexical
@@ -162,28 +123,106 @@ class ExtractiveAnswerer:
             )
         return sorted(scored, key=lambda c: -c.score)
 
+    def unsupported(self, info: QuestionInfo, cand: Candidate) -> float:
+        """IDF share of the question made of words the articles never use and the sentence lacks."""
+        absent = [
+            w
+            for w in dict.fromkeys(words(info.text))
+            if w.lower() not in STOPWORDS
+            and w.lower() not in _QUESTION_WORDS
+            and not self.known(stem(w))
+        ]
+        total = sum(self.idf(t) for t in info.terms)
+        if not absent or not total:
+            return 0.0
+        missing = self.soft.unmatched(absent, cand.text)
+        return sum(self.idf(stem(w)) for w in missing) / total
+
+    def supported(self, info: QuestionInfo, best: Candidate) -> bool:
+        w = self.weights
+        if best.score < w.min_score or best.dense < w.min_dense:
+            return False
+        return self.unsupported(info, best) < w.max_unsupported
+
+    def best(self, info: QuestionInfo, ranked: list[Candidate]) -> Candidate | None:
+        """The top sentence; a typed question (who/when/…) takes the top one of the right type."""
+        if not ranked:
+            return None
+        w = self.weights
+        if not w.require_type or info.kind not in ("who", "when", "number", "where"):
+            return ranked[0]
+        for cand in ranked:
+            if cand.score < ranked[0].score - w.type_margin:
+                break
+            if cand.type_ok:
+                return cand
+        return None
+
     def select(self, info: QuestionInfo, ranked: list[Candidate]) -> list[Candidate]:
         """The best sentence; for list questions up to three, skipping near-duplicates (MMR)."""
-        w = self.weights
-        if not ranked or ranked[0].score < w.min_score or ranked[0].dense < w.min_dense:
+        top = self.best(info, ranked)
+        if top is None or not self.supported(info, top):
             return []
-        chosen = [ranked[0]]
+        chosen = [top]
         if info.wants_several:
-            for cand in ranked[1:]:
-                if len(chosen) == 3 or cand.score < ranked[0].score - 0.08:
+            for cand in ranked:
+                if cand is top:
+                    continue
+                if len(chosen) == 3 or cand.score < top.score - 0.08:
                     break
+                cand_terms = set(terms(cand.text))
                 overlap = max(
-                    len(set(terms(cand.text)) & set(terms(c.text)))
-                    / max(1, len(set(terms(cand.text))))
-                    for c in chosen
+                    len(cand_terms & set(terms(c.text))) / max(1, len(cand_terms)) for c in chosen
                 )
                 if overlap < 0.5 and cand.type_ok:
                     chosen.append(cand)
-        return [_trim(c, info, self.idf) for c in chosen]
+        return [self._trim(c, info) for c in chosen]
 
-    def answer(self, question: str, query: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
+    def _trim(self, cand: Candidate, info: QuestionInfo) -> Candidate:
+        """A long sentence is cut to its best window of clauses (still verbatim, at its offsets)."""
+        if len(cand.text.split()) <= MAX_QUOTE_WORDS:
+            return cand
+        cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(cand.text)] + [len(cand.text)]
+        best: tuple[float, int, int] | None = None
+        for i in range(len(cuts) - 1):
+            for j in range(i + 1, len(cuts)):
+                piece = cand.text[cuts[i] : cuts[j]]
+                n_words = len(piece.split())
+                if n_words > MAX_QUOTE_WORDS:
+                    break
+                value = coverage(info.terms, set(terms(piece)), self.idf)
+                value += 0.5 * type_match(info, piece, self.names) + 0.002 * n_words
+                if best is None or value > best[0]:
+                    best = (value, cuts[i], cuts[j])
+        if best is None:
+            return cand
+        _, lo, hi = best
+        piece = cand.text[lo:hi]
+        lo += len(piece) - len(piece.lstrip())
+        hi -= len(piece) - len(piece.rstrip())
+        return replace(cand, start=cand.start + lo, end=cand.start + hi, text=cand.text[lo:hi])
+
+    def answer(
+        self,
+        question: str,
+        query: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        prefer_files: frozenset[str] = frozenset(),
+    ) -> Answer:
+        """`prefer_files`: the previous turn's articles, which a follow-up most likely continues."""
         info = analyse(query)
-        chosen = self.select(info, self.score(info, qvec, self.candidates(hits)))
+        ranked = self.score(info, qvec, self.candidates(hits))
+        if prefer_files:
+            bonus = self.weights.continuity
+            ranked = sorted(
+                (
+                    replace(c, score=c.score + bonus) if c.meta.get("file") in prefer_files else c
+                    for c in ranked
+                ),
+                key=lambda c: -c.score,
+            )
+        chosen = self.select(info, ranked)
         rewritten = query if query != question else ""
         if not chosen:
             return Answer(question, NOT_FOUND_TEXT, [], False, rewritten)
@@ -205,14 +244,18 @@ class ExtractiveAnswerer:
                     score=round(cand.score, 4),
                 )
             )
-            parts.append(f"{_display(cand.text)} [{n}]")
+            parts.append(f"{self._display(info, cand.text)} [{n}]")
         return Answer(question, " ".join(parts), sources, True, rewritten)
 
-
-def _display(quote: str) -> str:
-    text = " ".join(quote.split())
-    if text and text[0].islower():
-        text = "…" + text
-    if text and text[-1] not in '.!?”"':
-        text = text.rstrip(",;:") + "…"
-    return text
+    def _display(self, info: QuestionInfo, quote: str) -> str:
+        """The quote on one line, its answer span in bold, with … where it was cut."""
+        span = best_span(info, quote, self.names)
+        if span:
+            s, e = span
+            quote = f"{quote[:s]}**{quote[s:e]}**{quote[e:]}"
+        text = " ".join(quote.split())
+        if text and text[0].islower():
+            text = "…" + text
+        if text and text[-1] not in '.!?”"':
+            text = text.rstrip(",;:") + "…"
+        return text

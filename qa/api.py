@@ -90,8 +90,14 @@ class Chat:
     ) -> Answer:
         previous = self.turns[-1] if self.turns else None
         query = rewrite(question.strip(), previous) if isinstance(question, str) else question
+        follows = previous is not None and query != question.strip()
         answer = self.engine.ask(
-            question, query=query, filters=Filters.build(since, until, sources)
+            question,
+            query=query,
+            filters=Filters.build(since, until, sources),
+            prefer_files=frozenset(s.file for s in previous.sources)
+            if follows and previous
+            else frozenset(),
         )
         self.turns.append(answer)
         return answer

@@ -92,6 +92,7 @@ class Engine:
                     self.embedder.embed,
                     self.retriever.bm25.term_idf,
                     self.weights,
+                    known=self.retriever.bm25.idf.__contains__,
                     names=self.retriever.names,
                 )
             return self._answerer
@@ -103,6 +104,7 @@ class Engine:
         query: str | None = None,
         top_k: int | None = None,
         filters: Filters | None = None,
+        prefer_files: frozenset[str] = frozenset(),
     ) -> Answer:
         """Answer `question`, searching for `query` (a follow-up's rewrite) if given."""
         question = question.strip() if isinstance(question, str) else ""
@@ -114,7 +116,7 @@ class Engine:
             retriever = self.retriever
             vector = retriever.embed_query(query)
             hits = retriever.retrieve(query, vector, top_k or self.settings.top_k, filters)
-            return self.answerer.answer(question, query, vector, hits)
+            return self.answerer.answer(question, query, vector, hits, prefer_files)
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, embedder: nothing time-varying."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -12,7 +14,8 @@ DATE_RE = re.compile(
     rf"\b(?:(?:{_MONTH_RE})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?(?:,?\s+\d{{4}})?|"
     rf"\d{{1,2}}\s+(?:{_MONTH_RE})(?:\s+\d{{4}})?|(?:{_MONTH_RE})\s+\d{{4}}|"
     rf"(?:early|late|mid|beginning of|end of)\s+(?:{_MONTH_RE})|"
-    r"(?:in|since|until|by|of)\s+(?:19|20)\d{2}|\d{4}-\d{2}-\d{2}|today|yesterday)\b",
+    r"(?:January|February|March|April|June|July|August|September|October|November|December)|"
+    r"(?:19|20)\d{2}|\d{4}-\d{2}-\d{2}|today|yesterday|tomorrow|last week|next week)\b",
     re.IGNORECASE,
 )
 NUMBER_RE = re.compile(
@@ -41,23 +44,41 @@ NOT_NAME = frozenset(
     """.split()
 )
 _CAP = r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
-_NAME_RE = re.compile(rf"\b{_CAP}(?:\s+{_CAP}){{1,2}}\b")
+
+
+@lru_cache(maxsize=1)
+def not_name_words() -> frozenset[str]:
+    """NOT_NAME plus qa/data/non_names.txt (demonyms, titles, organisations, places)."""
+    path = Path(__file__).resolve().parent / "data" / "non_names.txt"
+    extra = path.read_text(encoding="utf-8").split() if path.exists() else []
+    return NOT_NAME | frozenset(extra)
+
+
+_CAP_RUN = re.compile(rf"\b{_CAP}(?:\s+{_CAP})+\b")
+_TOKEN = re.compile(r"\S+")
 
 
 def person_names(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, name) of likely person names: 2–3 capitalised words, none a title/country."""
+    """(start, end, name) of likely person names: 2–4 capitalised words, none a title/country.
+
+    A run like "Colonel General Zakir Hasanov" is split at its non-name words.
+    """
     out: list[tuple[int, int, str]] = []
-    for m in _NAME_RE.finditer(text):
-        tokens = m.group(0).split()
-        # "Prosecutor General Kamran Aliyev" → "Kamran Aliyev"
-        while tokens and tokens[0] in NOT_NAME:
-            tokens.pop(0)
-        while tokens and tokens[-1] in NOT_NAME:
-            tokens.pop()
-        if len(tokens) >= 2 and not any(t in NOT_NAME for t in tokens):
-            name = " ".join(tokens)
-            start = text.index(name, m.start())
-            out.append((start, start + len(name), name))
+    skip = not_name_words()
+    for m in _CAP_RUN.finditer(text):
+        group: list[re.Match[str]] = []
+        for tok in [*_TOKEN.finditer(m.group(0)), None]:
+            if (
+                tok is not None
+                and tok.group(0).rstrip("’'s,") not in skip
+                and tok.group(0) not in skip
+            ):
+                group.append(tok)
+                continue
+            if 2 <= len(group) <= 4:
+                start, end = m.start() + group[0].start(), m.start() + group[-1].end()
+                out.append((start, end, text[start:end]))
+            group = []
     return out
 
 
@@ -68,8 +89,16 @@ def name_tokens(texts: list[str]) -> frozenset[str]:
     )
 
 
+_ROLE = re.compile(
+    r"\b(President|Prime Minister|Minister|Ambassador|Prosecutor[- ]General|King|Queen|Chancellor|"
+    r"Secretary|Chairman|Speaker|Governor|Mayor|Pope|Premier)\b"
+)
+
+
 def mentions_person(text: str, known: frozenset[str], exclude: set[str]) -> bool:
-    """True if `text` names a person (full name, or a known surname) outside `exclude`."""
+    """True if `text` names a person (full name, known surname, or role) outside `exclude`."""
+    if any(m.group(1).split()[0].lower() not in exclude for m in _ROLE.finditer(text)):
+        return True
     for _, _, name in person_names(text):
         if not all(tok.lower() in exclude for tok in name.split()):
             return True

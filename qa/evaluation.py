@@ -76,7 +76,9 @@ def _contains(text: str, group: Iterable[str]) -> bool:
 
 
 def answer_correct(item: Item, answer: Answer) -> bool:
-    return answer.found and all(_contains(answer.text, g) for g in item.answers)
+    """Found, and every alias group present in the text (bold markers ignored)."""
+    text = answer.text.replace("**", "")
+    return answer.found and all(_contains(text, g) for g in item.answers)
 
 
 def _words(answer: Answer) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.text import terms
+from qa.entities import person_names
+from qa.text import stem, terms
 
 _WHO = re.compile(
     r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:person|people|official|"
@@ -42,6 +43,7 @@ class QuestionInfo:
     text: str
     kind: str
     terms: tuple[str, ...]
+    name_parts: tuple[tuple[str, str], ...] = ()  # (first-name term, surname term) pairs
 
     @property
     def wants_several(self) -> bool:
@@ -61,4 +63,8 @@ def analyse(question: str) -> QuestionInfo:
         kind = "who"
     else:
         kind = "what"
-    return QuestionInfo(question, kind, tuple(dict.fromkeys(terms(question))))
+    parts = []
+    for _, _, name in person_names(question):
+        tokens = [stem(t) for t in name.split()]
+        parts.extend((first, tokens[-1]) for first in tokens[:-1])
+    return QuestionInfo(question, kind, tuple(dict.fromkeys(terms(question))), tuple(parts))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 STOPWORDS = frozenset(
@@ -32,13 +34,30 @@ _SUFFIXES = (
 )
 
 
+_DEMONYM_ENDINGS = ("n", "ian", "i", "an", "ese", "ish")
+
+
+@lru_cache(maxsize=1)
+def _place_words() -> frozenset[str]:
+    path = Path(__file__).resolve().parent / "data" / "places.txt"
+    if not path.exists():
+        return frozenset()
+    return frozenset(line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately light stemmer: enough to match 'meetings'/'meeting', 'signed'/'sign'."""
+    """A deliberately light stemmer: 'meetings'/'meeting', 'signed'/'sign', 'Russian'/'Russia'."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
     if len(w) <= 4 or w.isdigit():
         return w
+    places = _place_words()
+    if w not in places:
+        for ending in _DEMONYM_ENDINGS:
+            if w.endswith(ending) and w[: -len(ending)] in places:
+                return w[: -len(ending)]
     for suffix in _SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= 4:
             w = w[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")

@@ -1,0 +1,149 @@
+"""Sentence features for answer selection: term coverage, answer type, answer span, soft matches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.entities import DATE_RE, NUMBER_RE, mentions_person, person_names
+from qa.question import QuestionInfo
+from qa.text import STOPWORDS, stem, terms, words
+
+_DATA = Path(__file__).resolve().parent / "data"
+_PLACE_AFTER = re.compile(
+    r"\b(?:in|at|to|from)\s+((?:St\.?\s+|Saint\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
+
+
+@lru_cache(maxsize=1)
+def places() -> frozenset[str]:
+    """Country, city and region names (qa/data/places.txt)."""
+    path = _DATA / "places.txt"
+    if not path.exists():
+        return frozenset()
+    return frozenset(
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    )
+
+
+def coverage(
+    qterms: tuple[str, ...], have: set[str] | frozenset[str], idf: Callable[[str], float]
+) -> float:
+    """IDF-weighted share of the question's terms that `have` contains."""
+    total = sum(idf(t) for t in qterms)
+    return sum(idf(t) for t in qterms if t in have) / total if total else 0.0
+
+
+def sentence_terms(info: QuestionInfo, text: str) -> set[str]:
+    """Terms of `text`; a bare surname also counts for the first name the question gave it,
+    unless the sentence names somebody else with that surname ("Ilham" vs "Kamran Aliyev")."""
+    have = set(terms(text))
+    for first, last in info.name_parts:
+        if last in have and first not in have:
+            others = [n.split() for _, _, n in person_names(text)]
+            if not any(stem(n[-1]) == last and stem(n[0]) != first for n in others):
+                have.add(first)
+    return have
+
+
+def _asked(info: QuestionInfo) -> set[str]:
+    return {w.lower() for w in words(info.text)}
+
+
+def place_spans(text: str) -> list[tuple[int, int]]:
+    known = places()
+    spans = []
+    if known:
+        for m in re.finditer(r"\b(?:St\.?\s+|Saint\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w-]*){0,2}", text):
+            for size in range(len(m.group(0)), 0, -1):  # longest known prefix
+                piece = m.group(0)[:size].rstrip("’'s ").rstrip()
+                if piece in known:
+                    spans.append((m.start(), m.start() + len(piece)))
+                    break
+    else:
+        spans = [(m.start(1), m.end(1)) for m in _PLACE_AFTER.finditer(text)]
+    return spans
+
+
+def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans in `text` of the kind the question asks for, not already named in the question."""
+    asked = _asked(info)
+    if info.kind == "who":
+        spans = [(s, e) for s, e, name in person_names(text)]
+        spans += [
+            (m.start(), m.end())
+            for m in re.finditer(r"\b[A-Z][a-z]+\b", text)
+            if m.group(0) in names
+        ]
+    elif info.kind == "when":
+        spans = [(m.start(), m.end()) for m in DATE_RE.finditer(text)]
+    elif info.kind == "number":
+        spans = [(m.start(), m.end()) for m in NUMBER_RE.finditer(text)]
+    elif info.kind == "where":
+        spans = place_spans(text)
+    else:
+        return []
+    out = []
+    for s, e in sorted(set(spans), key=lambda se: (se[0], -se[1])):
+        span_words = [w.lower() for w in words(text[s:e])]
+        if span_words and not all(w in asked for w in span_words):
+            if not any(s < e2 and s2 < e for s2, e2 in out):
+                out.append((s, e))
+    return out
+
+
+def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:
+    if info.kind == "who":
+        return mentions_person(text, names, _asked(info))
+    if info.kind in ("when", "number", "where"):
+        return bool(answer_spans(info, text, names))
+    if info.kind == "list":
+        return text.count(",") >= 2 or " and " in text
+    return True
+
+
+def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int, int] | None:
+    """The answer span closest to where the question's terms occur in the sentence."""
+    spans = answer_spans(info, text, names)
+    if not spans:
+        return None
+    qset = set(info.terms)
+    anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", text) if stem(m.group(0)) in qset]
+    if not anchors:
+        return spans[0]
+    return min(spans, key=lambda se: min(abs(se[0] - a) for a in anchors))
+
+
+class SoftMatcher:
+    """Word-level semantic matches ("envoy" ~ "ambassador") with cached word embeddings."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], threshold: float = 0.45) -> None:
+        self.embed = embed
+        self.threshold = threshold
+        self._cache: dict[str, np.ndarray] = {}
+
+    def vectors(self, items: list[str]) -> np.ndarray:
+        missing = [w for w in dict.fromkeys(items) if w not in self._cache]
+        if missing:
+            for w, v in zip(missing, self.embed(missing), strict=True):
+                self._cache[w] = v
+        return np.stack([self._cache[w] for w in items])
+
+    def unmatched(self, query_words: list[str], sentence: str) -> list[str]:
+        """Query words with neither an exact (stemmed) nor a close semantic match in `sentence`."""
+        sent_words = [w.lower() for w in words(sentence) if w.lower() not in STOPWORDS]
+        if not query_words:
+            return []
+        if not sent_words:
+            return list(query_words)
+        sims = self.vectors([w.lower() for w in query_words]) @ self.vectors(sent_words).T
+        sent_terms = set(terms(sentence))
+        return [
+            w
+            for w, row in zip(query_words, sims, strict=True)
+            if stem(w) not in sent_terms and float(row.max()) < self.threshold
+        ]
