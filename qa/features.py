@@ -87,7 +87,7 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         spans = place_spans(text)
     else:
         return []
-    out = []
+    out: list[tuple[int, int]] = []
     for s, e in sorted(set(spans), key=lambda se: (se[0], -se[1])):
         span_words = [w.lower() for w in words(text[s:e])]
         if span_words and not all(w in asked for w in span_words):

@@ -63,7 +63,7 @@ def analyse(question: str) -> QuestionInfo:
         kind = "who"
     else:
         kind = "what"
-    parts = []
+    parts: list[tuple[str, str]] = []
     for _, _, name in person_names(question):
         tokens = [stem(t) for t in name.split()]
         parts.extend((first, tokens[-1]) for first in tokens[:-1])
