@@ -1,0 +1,402 @@
+"""Pilot tests of the Textual chat over a real store (real embedder, real Chroma) in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.content import Content
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import ListView, ProgressBar
+
+from qa import Chat, get_engine
+from qa.engine import Engine
+from tui.app import NewsQAApp, create_app
+from tui.reader import HIGHLIGHT, ReaderScreen
+from tui.widgets import (
+    AnswerMessage,
+    ChatLog,
+    PendingMessage,
+    PrepareBar,
+    QuestionInput,
+    QuestionMessage,
+    SourcesPane,
+)
+
+pytestmark = pytest.mark.anyio
+BORDERS = str.maketrans(dict.fromkeys("│╭╮╰╯─▎▊", " "))
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+AZERBAIJAN = "Who is the Prosecutor General of Azerbaijan?"
+MARKUP = "[bold]x[/] [link=http://e]y[/link] **z**"
+MARKUP_ARTICLE = """\
+ date 2022-03-01 By Test Writer
+
+Markup test: the [bold] tag and [/] close must show as typed, [link=http://e]here[/link] too.
+
+The Tester General of Testland is Jane Markupova, officials said on Tuesday.
+
+A third paragraph mentions **stars** and `ticks` and # hashes.
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """One real store built from a copy of the seeds, shared by this module's tests."""
+    base = tmp_path_factory.mktemp("tui")
+    seeds = base / "seeds"
+    seeds.mkdir()
+    for path in sorted(SEEDS.glob("*.txt")):
+        shutil.copyfile(path, seeds / path.name)
+    engine = get_engine(store=base / "store", seeds=seeds)
+    engine.ingest()
+    return engine
+
+
+@pytest.fixture
+def app(engine: Engine, tmp_path: Path) -> NewsQAApp:
+    return create_app(engine, export_dir=tmp_path / "exports")
+
+
+def fresh_engine(tmp_path: Path, articles: dict[str, str] | None = None) -> Engine:
+    """An engine over an empty store in tmp_path (articles: file name → text, else the seeds)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    if articles is None:
+        for path in sorted(SEEDS.glob("*.txt")):
+            shutil.copyfile(path, seeds / path.name)
+    else:
+        for name, text in articles.items():
+            (seeds / name).write_text(text, encoding="utf-8")
+    return get_engine(store=tmp_path / "store", seeds=seeds)
+
+
+def rendered(widget: Widget) -> str:
+    """What `widget` and its leaf descendants draw, borders dropped, wrapped lines rejoined."""
+    lines: list[str] = []
+    for node in [widget, *widget.query("*")]:
+        width, height = node.outer_size
+        if width and height and not node.children:
+            lines += [strip.text for strip in node.render_lines(Region(0, 0, width, height))]
+    return " ".join(" ".join(lines).translate(BORDERS).split())
+
+
+def toasts(app: NewsQAApp) -> str:
+    """The text of the notifications on screen."""
+    return "\n".join(str(toast.render()) for toast in app.screen.query("Toast"))
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def ask(pilot: Pilot[Any], question: str, *, typed: bool = False) -> None:
+    """Put `question` in the input (typed key by key if asked), press Enter, wait for the answer."""
+    box = pilot.app.query_one(QuestionInput)
+    box.focus()
+    if typed:
+        await pilot.press(*question)
+    else:
+        box.value = question
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def answers(app: NewsQAApp) -> list[AnswerMessage]:
+    return list(app.query(AnswerMessage))
+
+
+async def test_answer_with_sources(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.focused is app.query_one(QuestionInput)
+        await ask(pilot, AZERBAIJAN, typed=True)
+        log_text = rendered(app.query_one(ChatLog))
+        assert AZERBAIJAN in log_text, log_text
+        assert "Kamran Aliyev" in log_text and "[1]" in log_text
+        last = app.chat.turns[-1]
+        assert last.found and "Kamran Aliyev" in last.text
+        items = app.query_one(SourcesPane).items
+        assert [item.source for item in items] == last.sources
+        first = items[0].source
+        assert first.quote == last.sources[0].quote and "Kamran Aliyev" in first.quote
+        assert (SEEDS / first.file).is_file()
+        pane_text = str(items[0].query_one("Static").render())
+        assert first.file in pane_text and first.quote in pane_text
+        assert app.query_one(QuestionInput).value == ""
+        assert answers(app)[-1].has_class("-current")
+
+
+async def test_source_opens_reader_at_highlighted_quote(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        source = app.chat.turns[-1].sources[0]
+        await pilot.press("tab")
+        assert isinstance(app.focused, ListView)
+        await pilot.press("1")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        assert reader.highlighted == source.quote
+        spans = []
+        for paragraph in reader.query(".-quote"):
+            content = paragraph.render()
+            assert isinstance(content, Content)
+            spans += [content.plain[s.start : s.end] for s in content.spans if s.style == HIGHLIGHT]
+        assert spans == [source.quote]
+        quote_widget = reader.query_one(".-quote")
+        article = reader.query_one("#article")
+        assert article.scrollable_content_region.overlaps(quote_widget.region)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ReaderScreen)
+        await pilot.press("enter")  # the list keeps its focus: Enter opens the same source
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
+        await pilot.press("escape")
+
+
+async def test_up_recalls_earlier_questions(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        await ask(pilot, "Who is Armenia's Prosecutor General?")
+        box = app.query_one(QuestionInput)
+        await pilot.press(*"draft")
+        await pilot.press("up")
+        assert box.value == "Who is Armenia's Prosecutor General?"
+        await pilot.press("up")
+        assert box.value == AZERBAIJAN
+        await pilot.press("up")
+        assert box.value == AZERBAIJAN
+        await pilot.press("down", "down")
+        assert box.value == "draft"
+
+
+async def test_export_writes_markdown(app: NewsQAApp, tmp_path: Path) -> None:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        path = app.last_export
+        assert path is not None and path.parent == tmp_path / "exports"
+        assert path.name.startswith("newsqa-chat-") and path.suffix == ".md"
+        text = path.read_text(encoding="utf-8")
+        source = app.chat.turns[-1].sources[0]
+        assert f"## 1. {AZERBAIJAN}" in text
+        assert "**Kamran Aliyev**" in text and "[1]" in text
+        assert "**Sources**" in text and f"1. **{source.title}**" in text
+        assert f"`{source.file}`" in text
+        assert "   > " + source.quote in text
+        assert str(path) in toasts(app)
+
+
+async def test_follow_up_resolves_through_chat(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Armenia's Prosecutor General?")
+        assert "Davtyan" in app.chat.turns[-1].text
+        await ask(pilot, "Whom did he invite to Armenia?")
+        turn = app.chat.turns[-1]
+        assert len(app.chat.turns) == 2
+        assert "Davtyan" in turn.query
+        assert "Krasnov" in turn.text or "Russian counterpart" in turn.text
+        log_text = rendered(app.query_one(ChatLog))
+        assert "searched for: Whom did Artur Davtyan invite to Armenia?" in log_text
+
+
+async def test_markup_in_question_is_literal(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, MARKUP, typed=True)
+        message = app.query_one(QuestionMessage)
+        assert str(message.render()) == MARKUP
+        assert MARKUP in rendered(app.query_one(ChatLog))
+        assert app.chat.turns[-1].question == MARKUP
+        assert answers(app)  # answered (found or not), nothing crashed
+
+
+async def test_markup_in_article_is_literal(tmp_path: Path) -> None:
+    engine = fresh_engine(tmp_path, {"markup.txt": MARKUP_ARTICLE})
+    app = create_app(engine, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)  # first run: the app ingested the article, showing its progress
+        done, total = app.query_one(PrepareBar).chunks
+        assert total and done == total and not app.query_one(PrepareBar).display
+        assert "1 added" in toasts(app)
+        await ask(pilot, "Who is the Tester General of Testland?")
+        turn = app.chat.turns[-1]
+        assert turn.found and turn.sources[0].file == "markup.txt"
+        await pilot.press("tab", "1")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        text = rendered(reader.query_one("#article"))
+        assert "the [bold] tag and [/] close must show as typed, [link=http://e]here[/link]" in text
+        assert "**stars** and `ticks` and # hashes." in text
+        assert reader.highlighted == turn.sources[0].quote
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running and not isinstance(app.screen, ReaderScreen)
+
+
+async def test_first_run_queues_questions_until_ready(tmp_path: Path) -> None:
+    engine = fresh_engine(tmp_path)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(done: int, total: int) -> None:  # keeps the engine busy ingesting until released
+        entered.set()
+        release.wait(30)
+
+    holder = threading.Thread(target=engine.ensure_ingested, kwargs={"progress": hold})
+    holder.start()
+    assert entered.wait(30)
+    app = create_app(engine, export_dir=tmp_path)
+    try:
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await pilot.pause()
+            bar = app.query_one(PrepareBar)
+            assert bar.display and bar.query_one(ProgressBar)
+            assert "Opening the store" in rendered(bar)
+            assert app.focused is app.query_one(QuestionInput)
+            app.query_one(QuestionInput).value = "Who is Kazakhstan's president?"
+            await pilot.press("enter")
+            await pilot.pause()
+            pending = app.query_one(PendingMessage)
+            assert "waiting for the articles" in str(pending.render())
+            await pilot.press("escape")  # Esc cancels it
+            await pilot.pause()
+            assert pending.state == "cancelled" and "cancelled" in str(pending.render())
+            app.query_one(QuestionInput).value = AZERBAIJAN
+            await pilot.press("enter")  # queued until the store is ready
+            await pilot.pause()
+            assert "waiting for the articles" in rendered(app.query_one(ChatLog))
+            release.set()
+            await settle(pilot)
+            assert not bar.display
+            assert len(app.chat.turns) == 1 and "Kamran Aliyev" in app.chat.turns[0].text
+            assert pending.state == "cancelled" and len(answers(app)) == 1
+            assert app.sub_title.startswith("5 articles")
+    finally:
+        release.set()
+        holder.join()
+
+
+async def test_missing_seeds_is_a_notification(tmp_path: Path) -> None:
+    engine = get_engine(store=tmp_path / "store", seeds=tmp_path / "no-such-folder")
+    app = create_app(engine, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert "articles folder not found" in toasts(app)
+        assert str(tmp_path / "no-such-folder") in toasts(app)
+        assert app.is_running and not app.query_one(PrepareBar).display
+        await ask(pilot, AZERBAIJAN)
+        assert app.is_running and app.query_one(QuestionInput)
+        pending = app.query_one(PendingMessage)
+        assert pending.state == "failed" and "articles folder not found" in str(pending.render())
+        await pilot.press("ctrl+s", "ctrl+n", "ctrl+b")  # nothing to export; still alive
+        await pilot.pause()
+        assert app.is_running and "Nothing to export" in toasts(app)
+
+
+async def test_not_found_is_plain_with_no_sources(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        assert app.query_one(SourcesPane).items
+        await ask(pilot, "Who won the 2022 FIFA World Cup?")
+        turn = app.chat.turns[-1]
+        assert not turn.found and not turn.sources
+        message = answers(app)[-1]
+        assert message.has_class("-not-found") and message.border_title == "not found"
+        assert turn.text.split(":")[0] in rendered(message)
+        pane = app.query_one(SourcesPane)
+        assert pane.items == []
+        assert "no sources" in rendered(pane)
+
+
+async def test_new_chat_clears_log_and_resets_chat(engine: Engine, tmp_path: Path) -> None:
+    chat = Chat(engine=engine)
+    app = create_app(engine, chat=chat, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await ask(pilot, "Who is Armenia's Prosecutor General?")
+        assert chat.turns and answers(app)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert chat.turns == [] and not answers(app) and not app.query(QuestionMessage)
+        assert app.query_one(SourcesPane).items == []
+        await ask(pilot, "Whom did he invite to Armenia?")  # no context any more
+        assert "Davtyan" not in chat.turns[-1].query
+
+
+async def test_selecting_an_earlier_answer_shows_its_sources(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        await ask(pilot, "What did the five Caspian littoral states sign?")
+        first, second = answers(app)
+        pane = app.query_one(SourcesPane)
+        assert [i.source for i in pane.items] == second.answer.sources
+        first.focus()
+        await pilot.pause()
+        assert [i.source for i in pane.items] == first.answer.sources
+        assert first.has_class("-current") and not second.has_class("-current")
+        await pilot.press("1")  # the focused answer's source [1]
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        assert app.screen.source == first.answer.sources[0]
+
+
+async def test_palette_commands(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        ours = {"New chat", "Export chat", "Re-ingest articles", "Toggle sources", "Theme"}
+        assert ours <= titles
+        await pilot.press("ctrl+p", *"toggle sources")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.query_one(SourcesPane).display
+        await pilot.press("ctrl+p", *"re-ingest")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        await settle(pilot)
+        assert "5 unchanged" in toasts(app)
+        await ask(pilot, AZERBAIJAN)  # the chat still works after a re-ingest
+        assert "Kamran Aliyev" in app.chat.turns[-1].text
+
+
+async def test_works_at_80_by_24(app: NewsQAApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.has_class("-narrow")
+        await ask(pilot, AZERBAIJAN)
+        pane, chat = app.query_one(SourcesPane), app.query_one("#chat")
+        assert pane.region.y >= chat.region.bottom  # the sources go below the chat
+        assert pane.region.height >= 6 and app.query_one(QuestionInput).region.height == 3
+        assert "Kamran Aliyev" in rendered(app.query_one(ChatLog))
+        assert pane.items
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_exports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Tests never write into the working directory, even on a default export folder."""
+    monkeypatch.chdir(tmp_path)
+    yield

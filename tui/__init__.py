@@ -1,0 +1,1 @@
+"""The newsqa terminal chat (Textual); all answering goes through the `qa` public API."""

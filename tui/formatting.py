@@ -1,0 +1,121 @@
+"""Pure text helpers: literal Markdown for the chat log, article paragraphs, the Markdown export."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from qa import Answer, Source
+
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+SOURCE_LINK = "source:"
+
+
+def _escape_inline(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _strip_lines(text: str) -> str:
+    """Each line stripped, so no line can become an indented code block."""
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as Markdown that renders literally: punctuation escaped, no indented code blocks."""
+    return _escape_inline(_strip_lines(text))
+
+
+def emphasis_parts(answer: Answer) -> list[tuple[str, bool]]:
+    """(text, bold) pieces: qa's `**span**` marks, unless a quote has `**` (then all literal)."""
+    text = _strip_lines(answer.text)
+    if any("**" in s.quote for s in answer.sources):
+        return [(text, False)]
+    pieces = _EMPHASIS.split(text)
+    return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer as literal Markdown: qa's emphasis kept, [n] markers linked to their sources."""
+    numbers = {s.n for s in answer.sources}
+
+    def marker(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[\\[{n}\\]]({SOURCE_LINK}{n})" if n in numbers else match.group(0)
+
+    text = "".join(
+        f"**{_escape_inline(piece)}**" if strong else _escape_inline(piece)
+        for piece, strong in emphasis_parts(answer)
+    )
+    body = _ESCAPED_MARKER.sub(marker, text)
+    if answer.query and answer.query.strip() != answer.question.strip():
+        body += f"\n\n*searched for: {escape_markdown(answer.query)}*"
+    return body
+
+
+def source_meta(source: Source) -> str:
+    """`date · author · file` for one source, skipping what is unknown."""
+    return " · ".join(x for x in (source.date, source.author, source.file) if x)
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the blank-line separated paragraphs of `text`."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if text[pos:end].strip():
+            spans.append((pos, end))
+        pos = match.end() if match else pos
+    return spans
+
+
+def locate_quote(text: str, source: Source) -> tuple[int, int] | None:
+    """Where the quote is in the article text: its offsets, else its first occurrence."""
+    if text[source.start : source.end] == source.quote:
+        return source.start, source.end
+    at = text.find(source.quote) if source.quote else -1
+    return (at, at + len(source.quote)) if at >= 0 else None
+
+
+def _export_escape(text: str) -> str:
+    """Keep export text literal for Markdown readers while leaving [n] markers readable."""
+    text = re.sub(r"([\\`*_<>])", r"\\\1", text)
+    text = re.sub(r"\[(?!\d+\])", r"\\[", text)
+    return "\n".join(re.sub(r"^(\s*)([#>+-]|\d+\.)", r"\1\\\2", line) for line in text.splitlines())
+
+
+def export_markdown(turns: Sequence[Answer], *, when: datetime | None = None) -> str:
+    """The conversation as Markdown: each question, its answer, numbered sources and quotes."""
+    when = when or datetime.now()
+    out = [f"# newsqa conversation, {when:%Y-%m-%d %H:%M}", ""]
+    for i, answer in enumerate(turns, 1):
+        out += [f"## {i}. {_export_escape(answer.question)}", ""]
+        if answer.query and answer.query.strip() != answer.question.strip():
+            out += [f"*Searched for: {_export_escape(answer.query)}*", ""]
+        text = "".join(
+            f"**{_export_escape(piece)}**" if strong else _export_escape(piece)
+            for piece, strong in emphasis_parts(answer)
+        )
+        out += [text, ""]
+        if not answer.found:
+            out += ["*Not found in the articles.*", ""]
+        out += _export_sources(answer.sources)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _export_sources(sources: Iterable[Source]) -> list[str]:
+    out: list[str] = []
+    for s in sources:
+        if not out:
+            out += ["**Sources**", ""]
+        title = _export_escape(s.title or s.file)
+        meta = [_export_escape(x) for x in (s.date, s.author) if x]
+        meta.append(f"`{s.file}`" if "`" not in s.file else _export_escape(s.file))
+        out += [f"{s.n}. **{title}** — {' · '.join(meta)}", ""]
+        out += ["   > " + line if line else "   >" for line in _export_escape(s.quote).splitlines()]
+        out.append("")
+    return out

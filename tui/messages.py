@@ -1,0 +1,55 @@
+"""Messages the worker threads post back to the app (post_message is thread-safe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from qa import Answer
+
+
+class PrepareProgress(Message):
+    """Preparing the store: what is happening, and chunks done/total (None: indeterminate)."""
+
+    def __init__(self, label: str, done: int | None = None, total: int | None = None) -> None:
+        super().__init__()
+        self.label = label
+        self.done = done
+        self.total = total
+
+
+class PrepareFinished(Message):
+    """The store is ready; `summary` is the ingest report line (None if nothing was ingested)."""
+
+    def __init__(self, summary: str | None, status: dict[str, Any]) -> None:
+        super().__init__()
+        self.summary = summary
+        self.status = status
+
+
+class AnswerStarted(Message):
+    """Request `request_id` stopped waiting for the store and is being searched."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__()
+        self.request_id = request_id
+
+
+class AnswerReady(Message):
+    """The answer to request `request_id`."""
+
+    def __init__(self, request_id: int, answer: Answer) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.answer = answer
+
+
+class WorkFailed(Message):
+    """A worker raised `error` while doing `doing`; `request_id` is set for a question."""
+
+    def __init__(self, error: BaseException, doing: str, request_id: int | None = None) -> None:
+        super().__init__()
+        self.error = error
+        self.doing = doing
+        self.request_id = request_id

@@ -1,0 +1,224 @@
+"""The chat's widgets: the question input, log messages, the sources pane and the ingest bar."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Label, ListItem, ListView, Markdown, ProgressBar, Static
+
+from qa import Answer, Source
+from tui.formatting import answer_markdown, source_meta
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+WELCOME = (
+    "Ask a question about the articles: every answer cites its passages [1] [2] …\n"
+    "Follow-ups such as “Whom did he meet?” build on the previous answer. "
+    "tab: sources · ctrl+p: commands"
+)
+
+
+def _commonmark() -> MarkdownIt:
+    """A plain CommonMark parser: no linkify, no typographer, no HTML surprises."""
+    return MarkdownIt("commonmark", {"html": False})
+
+
+class QuestionInput(Input):
+    """The question box; ↑/↓ recall earlier questions, PgUp/PgDn scroll the log."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous question", show=False),
+        Binding("down", "history(1)", "Next question", show=False),
+        Binding("pageup", "scroll_log(-1)", show=False),
+        Binding("pagedown", "scroll_log(1)", show=False),
+    ]
+
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self.history: list[str] = []
+        self._index: int | None = None
+        self._draft = ""
+
+    def remember(self, question: str) -> None:
+        """Add a sent question to the history and leave history browsing."""
+        if not self.history or self.history[-1] != question:
+            self.history.append(question)
+        self._index = None
+
+    def action_history(self, step: int) -> None:
+        """Show the previous (step -1) or next (+1) question; past the newest, the draft."""
+        if not self.history or (self._index is None and step > 0):
+            return
+        if self._index is None:
+            self._draft, self._index = self.value, len(self.history) - 1
+        elif self._index + step >= len(self.history):
+            self._index = None
+            self._set(self._draft)
+            return
+        else:
+            self._index = max(0, self._index + step)
+        self._set(self.history[self._index])
+
+    def _set(self, value: str) -> None:
+        self.value = value
+        self.cursor_position = len(value)
+
+    def action_scroll_log(self, direction: int) -> None:
+        log = self.app.query_one(ChatLog)
+        log.scroll_page_down() if direction > 0 else log.scroll_page_up()
+
+
+class ChatLog(VerticalScroll, can_focus=False):
+    """The conversation, anchored to its newest message."""
+
+
+class QuestionMessage(Static):
+    """A question, shown literally."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(Content(question))
+        self.border_title = "you"
+
+
+class AnswerMessage(Markdown, can_focus=True):
+    """An answer (literal Markdown, [n] markers link to sources); focus it to show its sources."""
+
+    class Focused(Message):
+        """This answer got the focus: its sources should be shown."""
+
+        def __init__(self, message: AnswerMessage) -> None:
+            super().__init__()
+            self.message = message
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer_markdown(answer), parser_factory=_commonmark, open_links=False)
+        self.answer = answer
+        self.set_class(not answer.found, "-not-found")
+        self.border_title = "newsqa" if answer.found else "not found"
+        n = len(answer.sources)
+        self.border_subtitle = f"{n} source{'s' * (n != 1)}" if n else ""
+
+    def on_focus(self) -> None:
+        self.post_message(self.Focused(self))
+
+
+class PendingMessage(Static):
+    """The placeholder of an answer being computed: a spinner, then a final word."""
+
+    def __init__(self, *, waiting: bool) -> None:
+        super().__init__()
+        self.label = "waiting for the articles…" if waiting else "searching the articles…"
+        self.state = "pending"
+        self._frame = 0
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(1 / 12, self._tick)
+        self._draw()
+
+    def searching(self) -> None:
+        """The store is ready: the question is being searched."""
+        self.label = "searching the articles…"
+        self._draw()
+
+    def finish(self, state: str, text: str) -> None:
+        """Stop the spinner and leave `text` (state: cancelled or failed)."""
+        if self._timer is not None:
+            self._timer.stop()
+        self.state = state
+        self.add_class(f"-{state}")
+        self.update(Content(text))
+
+    def _tick(self) -> None:
+        self._frame += 1
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.state == "pending":
+            frame = SPINNER[self._frame % len(SPINNER)]
+            self.update(Content.assemble((frame, "bold $accent"), " ", self.label,
+                                         ("   esc cancels", "dim")))
+
+
+def source_content(source: Source) -> Content:
+    """One source as literal text: number and title, date · author · file, then the quote."""
+    return Content.assemble(
+        (f"[{source.n}] ", "bold $accent"),
+        (source.title or source.file, "bold"),
+        "\n",
+        (source_meta(source), "dim"),
+        "\n",
+        (f"“{source.quote}”", "italic"),
+    )
+
+
+class SourceItem(ListItem):
+    """One entry of the sources pane."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(Static(source_content(source), classes="source"))
+        self.source = source
+
+
+class SourcesPane(Vertical):
+    """The sources of the answer in focus; Enter, a click or its number opens the article."""
+
+    EMPTY = "The passages an answer cites appear here."
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self.EMPTY), id="sources-heading")
+        yield ListView(id="sources-list")
+
+    def on_mount(self) -> None:
+        self.border_title = "sources"
+        self.query_one(ListView).display = False
+
+    async def show(self, answer: Answer | None) -> None:
+        """List the sources of `answer` (None: nothing to show)."""
+        heading = self.query_one("#sources-heading", Static)
+        listing = self.query_one(ListView)
+        await listing.clear()
+        if answer is None:
+            heading.update(Content(self.EMPTY))
+        elif not answer.sources:
+            heading.update(Content.assemble(("no sources", "bold"), ": the articles don't say.\n",
+                                            (f"“{answer.question}”", "dim italic")))
+        else:
+            heading.update(Content.assemble(("for ", "dim"), (f"“{answer.question}”", "italic")))
+            await listing.extend(SourceItem(s) for s in answer.sources)
+            listing.index = 0
+        listing.display = bool(answer and answer.sources)
+
+    @property
+    def items(self) -> list[SourceItem]:
+        """The entries shown, in order."""
+        return list(self.query(SourceItem))
+
+
+class PrepareBar(Horizontal):
+    """What the store is doing (opening, embedding n/total, warming up), with a progress bar."""
+
+    chunks: tuple[int, int] = (0, 0)  # the last embedding progress shown (done, total)
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="prepare-label")
+        yield ProgressBar(id="prepare-progress", show_eta=False)
+
+    def show(self, label: str, done: int | None, total: int | None) -> None:
+        """Display `label` and the progress (None total: indeterminate)."""
+        self.display = True
+        text = f"{label} {done}/{total} chunks" if total else label
+        self.query_one(Label).update(Content(text))
+        bar = self.query_one(ProgressBar)
+        if total:
+            self.chunks = (done or 0, total)
+            bar.update(total=total, progress=done or 0)
+        else:
+            bar.update(total=None)
+
+    def hide(self) -> None:
+        self.display = False
