@@ -9,7 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from qa.features import SoftMatcher, best_span, coverage, sentence_terms, type_match
+from qa.features import (
+    SoftMatcher,
+    best_span,
+    coverage,
+    near_answer,
+    places,
+    question_coverage,
+    sentence_terms,
+    soft_coverage,
+    type_match,
+)
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences
@@ -20,6 +30,44 @@ NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this questi
 MAX_QUOTE_WORDS = 45
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+# Words that frame the kind of answer wanted rather than its content ("which city", "what date").
+_SCAFFOLDING = {
+    "city",
+    "country",
+    "place",
+    "date",
+    "day",
+    "year",
+    "month",
+    "time",
+    "name",
+    "kind",
+    "type",
+    "number",
+    "person",
+    "people",
+    "according",
+    "roughly",
+    "approximately",
+    "exactly",
+    "closer",
+    "happen",
+    "happened",
+    "mention",
+    "mentioned",
+    "describe",
+    "described",
+    "say",
+    "said",
+    "concern",
+    "concerning",
+    "regarding",
+    "cover",
+    "covered",
+    "refer",
+    "referred",
+    "given",
+}
 
 
 @dataclass(frozen=True)
@@ -34,9 +82,14 @@ class Weights:
     min_score: float = 0.42  # best sentence below this → "the articles don't say"
     min_dense: float = 0.25
     max_unsupported: float = 0.40  # share of the question unknown to the articles and unmatched
+    require_entities: bool = True  # the question's names must occur around the answer
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
     type_margin: float = 0.0  # how far below the top a sentence of the right type may rank
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
+    proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
+    date_match: float = 0.05  # bonus (or malus) when an article's year is (not) the one asked
+    rerank: int = 8  # top sentences re-scored with synonym-aware term matching
+    max_passage_words: int = 70  # a sentence plus its neighbour, when only the pair answers
 
 
 @dataclass(frozen=True)
@@ -47,6 +100,8 @@ class Candidate:
     end: int
     text: str
     chunk_terms: frozenset[str]
+    chunk_text: str
+    chunk_start: int
     score: float = 0.0
     dense: float = 0.0
     lexical: float = 0.0
@@ -64,8 +119,10 @@ class ExtractiveAnswerer:
         *,
         known: Callable[[str], bool] = lambda term: True,
         names: frozenset[str] = frozenset(),
+        article_terms: Callable[[str], frozenset[str]] = lambda file: frozenset(),
         max_chunks: int = 6,
     ) -> None:
+        self.article_terms = article_terms
         self.embed = embed
         self.idf = idf
         self.known = known
@@ -73,6 +130,9 @@ class ExtractiveAnswerer:
         self.names = names
         self.max_chunks = max_chunks
         self.soft = SoftMatcher(embed)
+        self._name_terms = frozenset(stem(n) for n in names) | frozenset(
+            stem(p) for p in places() if " " not in p
+        )
         self._vectors: dict[tuple[str, int, int], np.ndarray] = {}
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
@@ -87,7 +147,7 @@ class ExtractiveAnswerer:
                 if key in seen or len(text.split()) < 4:
                     continue
                 seen.add(key)
-                out.append(Candidate(rank, hit.meta, start, end, text, chunk_terms))
+                out.append(Candidate(rank, hit.meta, start, end, text, chunk_terms, hit.text, base))
         return out
 
     def _sentence_vectors(self, cands: list[Candidate]) -> np.ndarray:
@@ -99,29 +159,55 @@ class ExtractiveAnswerer:
                 self._vectors[keys[i]] = vector
         return np.stack([self._vectors[k] for k in keys])
 
+    def _total(self, info: QuestionInfo, cand: Candidate, dense: float, lexical: float) -> float:
+        w = self.weights
+        context = question_coverage(info, cand.chunk_terms, self.idf)
+        type_ok = type_match(info, cand.text, self.names)
+        total = (
+            w.dense * dense
+            + w.lexical * lexical
+            + w.context * context
+            + w.answer_type * type_ok
+            + w.rank / (1 + cand.hit_rank)
+        )
+        if info.kind in ("who", "when", "number", "where") and near_answer(
+            info, cand.text, self.names
+        ):
+            total += w.proximity
+        date = str(cand.meta.get("date") or "")
+        if info.years and date:
+            total += w.date_match if int(date[:4]) in info.years else -w.date_match
+        return total
+
     def score(
         self, info: QuestionInfo, qvec: np.ndarray, cands: list[Candidate]
     ) -> list[Candidate]:
+        """All candidates scored; the top few re-scored with synonym-aware term matching."""
         if not cands:
             return []
-        w = self.weights
         dense = self._sentence_vectors(cands) @ qvec
         scored = []
         for cand, d in zip(cands, dense, strict=True):
-            lexical = coverage(info.terms, sentence_terms(info, cand.text), self.idf)
-            context = coverage(info.terms, cand.chunk_terms, self.idf)
-            type_ok = type_match(info, cand.text, self.names)
-            total = (
-                w.dense * float(d)
-                + w.lexical * lexical
-                + w.context * context
-                + w.answer_type * type_ok
-                + w.rank / (1 + cand.hit_rank)
-            )
+            lexical = question_coverage(info, sentence_terms(info, cand.text), self.idf)
             scored.append(
-                replace(cand, score=total, dense=float(d), lexical=lexical, type_ok=type_ok)
+                replace(
+                    cand,
+                    score=self._total(info, cand, float(d), lexical),
+                    dense=float(d),
+                    lexical=lexical,
+                    type_ok=type_match(info, cand.text, self.names),
+                )
             )
-        return sorted(scored, key=lambda c: -c.score)
+        scored.sort(key=lambda c: -c.score)
+        head = scored[: self.weights.rerank]
+        for k, cand in enumerate(head):
+            have = sentence_terms(info, cand.text)
+            soft = soft_coverage(info, cand.text, have, self.idf, self.soft)
+            if soft > cand.lexical:
+                head[k] = replace(
+                    cand, lexical=soft, score=self._total(info, cand, cand.dense, soft)
+                )
+        return sorted(head, key=lambda c: -c.score) + scored[len(head) :]
 
     def unsupported(self, info: QuestionInfo, cand: Candidate) -> float:
         """IDF share of the question made of words the articles never use and the sentence lacks."""
@@ -130,6 +216,7 @@ class ExtractiveAnswerer:
             for w in dict.fromkeys(words(info.text))
             if w.lower() not in STOPWORDS
             and w.lower() not in _QUESTION_WORDS
+            and w.lower() not in _SCAFFOLDING
             and not self.known(stem(w))
         ]
         total = sum(self.idf(t) for t in info.terms)
@@ -138,9 +225,18 @@ class ExtractiveAnswerer:
         missing = self.soft.unmatched(absent, cand.text)
         return sum(self.idf(stem(w)) for w in missing) / total
 
+    def missing_entities(self, info: QuestionInfo, cand: Candidate) -> list[str]:
+        """Names in the question (known to the articles) that the sentence's chunk never uses."""
+        have = self.article_terms(str(cand.meta.get("file"))) | sentence_terms(info, cand.text)
+        return [
+            t for t in info.entities if t in self._name_terms and self.known(t) and t not in have
+        ]
+
     def supported(self, info: QuestionInfo, best: Candidate) -> bool:
         w = self.weights
         if best.score < w.min_score or best.dense < w.min_dense:
+            return False
+        if w.require_entities and self.missing_entities(info, best):
             return False
         return self.unsupported(info, best) < w.max_unsupported
 
@@ -151,11 +247,36 @@ class ExtractiveAnswerer:
         w = self.weights
         if not w.require_type or info.kind not in ("who", "when", "number", "where"):
             return ranked[0]
+        merged = self._with_neighbour(info, ranked[0])
+        if merged is not None:
+            return merged
         for cand in ranked:
             if cand.score < ranked[0].score - w.type_margin:
                 break
             if cand.type_ok:
                 return cand
+        return None
+
+    def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:
+        """`cand` itself if of the right type, else it joined with an adjacent sentence that is."""
+        if cand.type_ok:
+            return cand
+        base = cand.chunk_start
+        spans = split_sentences(cand.chunk_text, base)
+        starts = [s for s, _ in spans]
+        if cand.start not in starts:
+            return None
+        i = starts.index(cand.start)
+        for j in (i + 1, i - 1):
+            if not 0 <= j < len(spans):
+                continue
+            lo, hi = min(spans[i][0], spans[j][0]), max(spans[i][1], spans[j][1])
+            text = cand.chunk_text[lo - base : hi - base]
+            neighbour = cand.chunk_text[spans[j][0] - base : spans[j][1] - base]
+            if len(text.split()) <= self.weights.max_passage_words and type_match(
+                info, neighbour, self.names
+            ):
+                return replace(cand, start=lo, end=hi, text=text, type_ok=True)
         return None
 
     def select(self, info: QuestionInfo, ranked: list[Candidate]) -> list[Candidate]:
@@ -209,9 +330,11 @@ class ExtractiveAnswerer:
         qvec: np.ndarray,
         hits: list[Hit],
         prefer_files: frozenset[str] = frozenset(),
+        focus: str | None = None,
     ) -> Answer:
-        """`prefer_files`: the previous turn's articles, which a follow-up most likely continues."""
-        info = analyse(query)
+        """`prefer_files`: the previous turn's articles, which a follow-up most likely continues;
+        `focus`: the part of `query` the answer must match (the rest is carried context)."""
+        info = analyse(focus or query, query if focus and focus != query else "")
         ranked = self.score(info, qvec, self.candidates(hits))
         if prefer_files:
             bonus = self.weights.continuity

@@ -89,11 +89,13 @@ class Chat:
         sources: str | Iterable[str] | None = None,
     ) -> Answer:
         previous = self.turns[-1] if self.turns else None
-        query = rewrite(question.strip(), previous) if isinstance(question, str) else question
-        follows = previous is not None and query != question.strip()
+        text = question.strip() if isinstance(question, str) else ""
+        query, focus = rewrite(text, previous) if text else (text, text)
+        follows = previous is not None and query != text
         answer = self.engine.ask(
             question,
             query=query,
+            focus=focus,
             filters=Filters.build(since, until, sources),
             prefer_files=frozenset(s.file for s in previous.sources)
             if follows and previous

@@ -94,6 +94,7 @@ class Engine:
                     self.weights,
                     known=self.retriever.bm25.idf.__contains__,
                     names=self.retriever.names,
+                    article_terms=lambda f: self.retriever.article_terms.get(f, frozenset()),
                 )
             return self._answerer
 
@@ -102,11 +103,15 @@ class Engine:
         question: str,
         *,
         query: str | None = None,
+        focus: str | None = None,
         top_k: int | None = None,
         filters: Filters | None = None,
         prefer_files: frozenset[str] = frozenset(),
     ) -> Answer:
-        """Answer `question`, searching for `query` (a follow-up's rewrite) if given."""
+        """Answer `question`, searching for `query` (a follow-up's rewrite) if given.
+
+        `focus` is the part of the query the answer must match (the rest is carried context).
+        """
         question = question.strip() if isinstance(question, str) else ""
         if not question:
             raise UserError("the question is empty")
@@ -116,7 +121,9 @@ class Engine:
             retriever = self.retriever
             vector = retriever.embed_query(query)
             hits = retriever.retrieve(query, vector, top_k or self.settings.top_k, filters)
-            return self.answerer.answer(question, query, vector, hits, prefer_files)
+            return self.answerer.answer(
+                question, query, vector, hits, prefer_files, focus=focus or query
+            )
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, embedder: nothing time-varying."""

@@ -38,6 +38,41 @@ def coverage(
     return sum(idf(t) for t in qterms if t in have) / total if total else 0.0
 
 
+def question_coverage(
+    info: QuestionInfo,
+    have: set[str] | frozenset[str],
+    idf: Callable[[str], float],
+    context_weight: float = 0.3,
+) -> float:
+    """Coverage of the question's focus terms, plus its carried context terms at lower weight."""
+    weights = {t: idf(t) for t in info.terms}
+    for t in info.context_terms:
+        weights.setdefault(t, context_weight * idf(t))
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
+
+
+def soft_coverage(
+    info: QuestionInfo, text: str, have: set[str], idf: Callable[[str], float], soft: SoftMatcher
+) -> float:
+    """Like `question_coverage`, but a focus word with a close synonym in `text` counts 0.8."""
+    surface = {stem(w): w for w in words(info.text) if w.lower() not in STOPWORDS}
+    missing = [surface[t] for t in info.terms if t not in have and t in surface]
+    matched = set(have)
+    if missing:
+        unmatched = set(soft.unmatched(missing, text, threshold=0.6))
+        matched |= {stem(w) for w in missing if w not in unmatched}
+    weights = {t: idf(t) for t in info.terms}
+    for t in info.context_terms:
+        weights.setdefault(t, 0.3 * idf(t))
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    exact = sum(w for t, w in weights.items() if t in have)
+    fuzzy = sum(w for t, w in weights.items() if t in matched and t not in have)
+    return (exact + 0.8 * fuzzy) / total
+
+
 def sentence_terms(info: QuestionInfo, text: str) -> set[str]:
     """Terms of `text`; a bare surname also counts for the first name the question gave it,
     unless the sentence names somebody else with that surname ("Ilham" vs "Kamran Aliyev")."""
@@ -83,6 +118,8 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         spans = [(m.start(), m.end()) for m in DATE_RE.finditer(text)]
     elif info.kind == "number":
         spans = [(m.start(), m.end()) for m in NUMBER_RE.finditer(text)]
+        if info.unit:
+            spans = [se for se in spans if _counts(info.unit, text, se)]
     elif info.kind == "where":
         spans = place_spans(text)
     else:
@@ -94,6 +131,25 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
             if not any(s < e2 and s2 < e for s2, e2 in out):
                 out.append((s, e))
     return out
+
+
+_DURATION = re.compile(
+    r"^[- ]?(?:days?|weeks?|months?|years?|hours?|minutes?|decades?)\b", re.IGNORECASE
+)
+_AGE = re.compile(r"^[- ]?years?[- ]old\b|^[- ]?year-old\b", re.IGNORECASE)
+
+
+def _counts(unit: str, text: str, span: tuple[int, int]) -> bool:
+    """Whether the number at `span` counts `unit` ("30 years", "point 8", "five … states")."""
+    after = re.sub(r"^[\d,.]+(?:st|nd|rd|th)?", "", text[span[0] : span[1] + 40])
+    if unit == "duration":
+        return bool(_DURATION.match(after))
+    if unit == "age":
+        return bool(_AGE.match(after)) or text[max(0, span[0] - 6) : span[0]].lower().endswith(
+            "aged "
+        )
+    near = words(text[max(0, span[0] - 25) : span[0]])[-2:] + words(after)[:4]
+    return any(stem(w) == unit for w in near)
 
 
 def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:
@@ -118,6 +174,25 @@ def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int
     return min(spans, key=lambda se: min(abs(se[0] - a) for a in anchors))
 
 
+def near_answer(info: QuestionInfo, text: str, names: frozenset[str], reach: int = 4) -> bool:
+    """Whether an answer span sits within `reach` words of a (non-name) question term."""
+    spans = answer_spans(info, text, names)
+    if not spans:
+        return False
+    anchors = set(info.terms) - set(info.entities)
+    positions = [
+        (m.start(), m.end())
+        for m in re.finditer(r"[A-Za-z0-9]+", text)
+        if stem(m.group(0)) in anchors
+    ]
+    for s, e in spans:
+        for a, b in positions:
+            gap = text[e:a] if a >= e else text[b:s] if s >= b else ""
+            if len(gap.split()) <= reach:
+                return True
+    return False
+
+
 class SoftMatcher:
     """Word-level semantic matches ("envoy" ~ "ambassador") with cached word embeddings."""
 
@@ -133,8 +208,11 @@ class SoftMatcher:
                 self._cache[w] = v
         return np.stack([self._cache[w] for w in items])
 
-    def unmatched(self, query_words: list[str], sentence: str) -> list[str]:
+    def unmatched(
+        self, query_words: list[str], sentence: str, threshold: float | None = None
+    ) -> list[str]:
         """Query words with neither an exact (stemmed) nor a close semantic match in `sentence`."""
+        limit = self.threshold if threshold is None else threshold
         sent_words = [w.lower() for w in words(sentence) if w.lower() not in STOPWORDS]
         if not query_words:
             return []
@@ -145,5 +223,5 @@ class SoftMatcher:
         return [
             w
             for w, row in zip(query_words, sims, strict=True)
-            if stem(w) not in sent_terms and float(row.max()) < self.threshold
+            if stem(w) not in sent_terms and float(row.max()) < limit
         ]

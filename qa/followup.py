@@ -51,10 +51,14 @@ def needs_context(question: str) -> bool:
     )
 
 
-def rewrite(question: str, previous: Answer | None) -> str:
-    """The query to search for `question` given the previous turn; unchanged if self-contained."""
+def rewrite(question: str, previous: Answer | None) -> tuple[str, str]:
+    """(query to search, focus) for `question` given the previous turn.
+
+    The focus is the question with its pronouns resolved; the query adds the previous turn's
+    context words. Both equal the question when it is self-contained.
+    """
     if previous is None or not needs_context(question):
-        return question
+        return question, question
     person = _answer_person(previous)
     rewritten = question
     if person and _PERSON_PRONOUN.search(question):
@@ -65,8 +69,8 @@ def rewrite(question: str, previous: Answer | None) -> str:
 
         rewritten = _PERSON_PRONOUN.sub(name_for, question)
         if not _OTHER_REFERENCE.search(question) and not _ELLIPTIC_START.search(question):
-            return rewritten
+            return rewritten, rewritten
     extra = [w for w in _context_words(previous) if w.lower() not in rewritten.lower()]
     if person and person not in rewritten:
         extra.append(person)
-    return f"{rewritten} {' '.join(extra)}".strip() if extra else rewritten
+    return (f"{rewritten} {' '.join(dict.fromkeys(extra))}" if extra else rewritten), rewritten

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import person_names
-from qa.text import stem, terms
+from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
     r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:person|people|official|"
@@ -44,13 +44,46 @@ class QuestionInfo:
     kind: str
     terms: tuple[str, ...]
     name_parts: tuple[tuple[str, str], ...] = ()  # (first-name term, surname term) pairs
+    context_terms: tuple[str, ...] = ()  # carried over from the previous turn: lower weight
+    years: tuple[int, ...] = ()  # years the question names ("in 2019")
+    unit: str | None = None  # what a number question counts: "delegates", "duration", "age"
+    entities: tuple[str, ...] = ()  # terms of the capitalised names in the question
 
     @property
     def wants_several(self) -> bool:
         return self.kind == "list"
 
 
-def analyse(question: str) -> QuestionInfo:
+_UNIT = re.compile(
+    r"\bhow\s+(?:many|much)\s+((?:[\w-]+\s*){1,4})|\b(?:what|which)\s+(anniversary|point|clause|item)\b",
+    re.IGNORECASE,
+)
+_SPECIAL_UNITS = {"long": "duration", "old": "age"}
+
+
+def _unit(question: str) -> str | None:
+    special = re.search(r"\bhow\s+(long|old)\b", question, re.IGNORECASE)
+    if special:
+        return _SPECIAL_UNITS[special.group(1).lower()]
+    m = _UNIT.search(question)
+    if not m:
+        return None
+    if m.group(2):
+        return stem(m.group(2))
+    nouns: list[str] = []
+    for word in m.group(1).split():  # "Caspian littoral states signed" → "states"
+        low = word.lower()
+        if low in STOPWORDS or low.endswith("ed") or low in ("did", "does", "do"):
+            break
+        nouns.append(low)
+    return stem(nouns[-1]) if nouns else None
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+def analyse(question: str, context: str = "") -> QuestionInfo:
+    """Classify `question`; `context` (a follow-up's carried words) adds low-weight terms."""
     if _LIST.search(question):
         kind = "list"
     elif _WHEN.search(question):
@@ -67,4 +100,15 @@ def analyse(question: str) -> QuestionInfo:
     for _, _, name in person_names(question):
         tokens = [stem(t) for t in name.split()]
         parts.extend((first, tokens[-1]) for first in tokens[:-1])
-    return QuestionInfo(question, kind, tuple(dict.fromkeys(terms(question))), tuple(parts))
+    focus = tuple(dict.fromkeys(terms(question)))
+    extra = tuple(t for t in dict.fromkeys(terms(context)) if t not in focus)
+    years = tuple(int(y) for y in dict.fromkeys(_YEAR.findall(question)))
+    unit = _unit(question) if kind == "number" else None
+    entities = tuple(
+        dict.fromkeys(
+            stem(w)
+            for i, w in enumerate(words(question))
+            if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS
+        )
+    )
+    return QuestionInfo(question, kind, focus, tuple(parts), extra, years, unit, entities)

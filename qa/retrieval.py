@@ -11,6 +11,7 @@ from qa.bm25 import BM25Index
 from qa.entities import name_tokens
 from qa.filters import Filters
 from qa.store import Store
+from qa.text import terms
 
 RRF_K = 60
 
@@ -44,6 +45,12 @@ class HybridRetriever:
         self.row_of = {row_id: i for i, row_id in enumerate(self.ids)}
         self.bm25 = BM25Index(self.texts)
         self.names = name_tokens(self.texts)
+        by_file: dict[str, set[str]] = {}
+        for text, meta in zip(self.texts, self.metas, strict=True):
+            by_file.setdefault(str(meta.get("file")), set()).update(
+                terms(text + " " + str(meta.get("title", "")))
+            )
+        self.article_terms = {f: frozenset(t) for f, t in by_file.items()}
 
     def __len__(self) -> int:
         return len(self.ids)
