@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import ListView, ProgressBar
+from textual.widgets import ListView, Markdown, ProgressBar
 
 from qa import Chat, get_engine
 from qa.engine import Engine
@@ -166,7 +166,14 @@ async def test_source_opens_reader_at_highlighted_quote(app: NewsQAApp) -> None:
         await pilot.press("enter")  # the list keeps its focus: Enter opens the same source
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
+        keys = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "dismiss" in keys and "new_chat" not in keys and "export" not in keys
         await pilot.press("escape")
+        await pilot.pause()
+        message = answers(app)[-1]  # clicking the [1] marker in the answer opens it too
+        message.post_message(Markdown.LinkClicked(message, "source:1"))
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
 
 
 async def test_up_recalls_earlier_questions(app: NewsQAApp) -> None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 NARROW_BELOW = 100  # columns: below this the sources pane goes under the chat
 PLACEHOLDER = "Ask a question about the articles…"
+CHAT_ACTIONS = {"cancel", "new_chat", "export", "toggle_sources", "open_source"}
 
 
 class NewsQAApp(App[None]):
@@ -302,8 +303,11 @@ class NewsQAApp(App[None]):
     # ---- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Chat keys only work on the chat screen; Esc-to-cancel only while something is pending."""
+        if action in CHAT_ACTIONS and self.screen is not self.main:
+            return False
         if action == "cancel":
-            return self._pending is not None and self.screen is self.main
+            return self._pending is not None
         return True
 
     def action_cancel(self) -> None:

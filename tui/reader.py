@@ -40,10 +40,10 @@ class ReaderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="article"):
-            meta = source_meta(self.source)
             yield Static(Content.assemble((f"[{self.source.n}] ", "bold $accent"),
-                                          (self.source.title or self.source.file, "bold"),
-                                          "\n", (meta, "dim")), id="article-meta")
+                                          (source_meta(self.source), "bold"), "\n",
+                                          ("the highlighted passage is the one cited", "dim")),
+                         id="article-meta")
             for start, end in paragraphs(self.text):
                 quoted = self.quote is not None and start < self.quote[1] and self.quote[0] < end
                 yield Static(paragraph_content(self.text, start, end, self.quote),
