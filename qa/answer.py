@@ -84,7 +84,7 @@ class Weights:
     max_unsupported: float = 0.40  # share of the question unknown to the articles and unmatched
     require_entities: bool = True  # the question's names must occur around the answer
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
-    type_margin: float = 0.0  # how far below the top a sentence of the right type may rank
+    fallback_margin: float = 0.12  # how far below the top a sentence that fits may rank
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
     date_match: float = 0.05  # bonus (or malus) when an article's year is (not) the one asked
@@ -245,16 +245,16 @@ class ExtractiveAnswerer:
         if not ranked:
             return None
         w = self.weights
-        if not w.require_type or info.kind not in ("who", "when", "number", "where"):
-            return ranked[0]
-        merged = self._with_neighbour(info, ranked[0])
-        if merged is not None:
-            return merged
+        typed = w.require_type and info.kind in ("who", "when", "number", "where")
         for cand in ranked:
-            if cand.score < ranked[0].score - w.type_margin:
+            if cand.score < ranked[0].score - w.fallback_margin:
                 break
-            if cand.type_ok:
-                return cand
+            fit = self._with_neighbour(info, cand) if typed else cand
+            if fit is None:
+                continue
+            if w.require_entities and self.missing_entities(info, fit):
+                continue
+            return fit
         return None
 
     def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:

@@ -119,8 +119,14 @@ class Engine:
             self.ensure_ingested()
             query = (query or question).strip()
             retriever = self.retriever
+            k = top_k or self.settings.top_k
             vector = retriever.embed_query(query)
-            hits = retriever.retrieve(query, vector, top_k or self.settings.top_k, filters)
+            hits = retriever.retrieve(query, vector, k, filters)
+            if focus and focus != query:  # a follow-up: its own words first, then the context's
+                own = retriever.retrieve(focus, retriever.embed_query(focus), k, filters)
+                seen = {h.chunk_id for h in own}
+                hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
+                hits = list({h.chunk_id: h for h in hits}.values())[:k]
             return self.answerer.answer(
                 question, query, vector, hits, prefer_files, focus=focus or query
             )

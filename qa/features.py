@@ -45,11 +45,21 @@ def question_coverage(
     context_weight: float = 0.3,
 ) -> float:
     """Coverage of the question's focus terms, plus its carried context terms at lower weight."""
-    weights = {t: idf(t) for t in info.terms}
-    for t in info.context_terms:
-        weights.setdefault(t, context_weight * idf(t))
+    weights = _term_weights(info, idf, context_weight)
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in have) / total if total else 0.0
+
+
+def _term_weights(
+    info: QuestionInfo, idf: Callable[[str], float], context_weight: float = 0.3
+) -> dict[str, float]:
+    """IDF per focus term; carried context terms share at most `context_weight` of the total."""
+    weights = {t: idf(t) for t in info.terms}
+    focus_total = sum(weights.values()) or 1.0
+    extra = {t: idf(t) for t in info.context_terms if t not in weights}
+    scale = min(1.0, context_weight * focus_total / (sum(extra.values()) or 1.0))
+    weights.update({t: w * scale for t, w in extra.items()})
+    return weights
 
 
 def soft_coverage(
@@ -62,9 +72,7 @@ def soft_coverage(
     if missing:
         unmatched = set(soft.unmatched(missing, text, threshold=0.6))
         matched |= {stem(w) for w in missing if w not in unmatched}
-    weights = {t: idf(t) for t in info.terms}
-    for t in info.context_terms:
-        weights.setdefault(t, 0.3 * idf(t))
+    weights = _term_weights(info, idf)
     total = sum(weights.values())
     if not total:
         return 0.0
@@ -167,11 +175,18 @@ def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int
     spans = answer_spans(info, text, names)
     if not spans:
         return None
-    qset = set(info.terms)
-    anchors = [m.start() for m in re.finditer(r"[A-Za-z0-9]+", text) if stem(m.group(0)) in qset]
-    if not anchors:
-        return spans[0]
-    return min(spans, key=lambda se: min(abs(se[0] - a) for a in anchors))
+    found = [(m.start(), stem(m.group(0))) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+    qterms = set(info.terms)
+
+    def support(span: tuple[int, int]) -> tuple[int, int]:
+        """Question terms in the 20 words before / 4 after the span; then closeness."""
+        before = [t for pos, t in found if pos < span[0]][-20:]
+        after = [t for pos, t in found if pos >= span[1]][:4]
+        near = {t for t in before + after if t in qterms}
+        gaps = [abs(pos - span[0]) for pos, t in found if t in qterms] or [len(text)]
+        return len(near), -min(gaps)
+
+    return max(spans, key=support)
 
 
 def near_answer(info: QuestionInfo, text: str, names: frozenset[str], reach: int = 4) -> bool:

@@ -21,6 +21,9 @@ def _answer_person(previous: Answer) -> str | None:
     """The person the previous turn was about: its answer for a who-question, else its subject."""
     asked = previous.query or previous.question
     asked_lower = asked.lower()
+    bold = re.findall(r"\*\*(.+?)\*\*", previous.text)
+    if previous.found and bold and analyse(asked).kind == "who" and person_names(bold[0] + " x"):
+        return str(bold[0])
     if previous.found and previous.sources and analyse(asked).kind == "who":
         for _, _, name in person_names(previous.sources[0].quote):
             if not all(tok.lower() in asked_lower for tok in name.split()):

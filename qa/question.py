@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.entities import person_names
+from qa.entities import MONTHS, person_names
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
@@ -108,7 +108,7 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         dict.fromkeys(
             stem(w)
             for i, w in enumerate(words(question))
-            if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS
+            if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS and w not in MONTHS
         )
     )
     return QuestionInfo(question, kind, focus, tuple(parts), extra, years, unit, entities)
