@@ -168,6 +168,11 @@ async def test_source_opens_reader_at_highlighted_quote(app: NewsQAApp) -> None:
         assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
         keys = {b.binding.action for b in app.screen.active_bindings.values()}
         assert "dismiss" in keys and "new_chat" not in keys and "export" not in keys
+        await pilot.press("2")  # only one source: nothing happens
+        assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
+        await pilot.press("1")  # a digit in the reader switches to that source
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen) and len(app.screen_stack) == 2
         await pilot.press("escape")
         await pilot.pause()
         message = answers(app)[-1]  # clicking the [1] marker in the answer opens it too
@@ -301,6 +306,38 @@ async def test_first_run_queues_questions_until_ready(tmp_path: Path) -> None:
     finally:
         release.set()
         holder.join()
+
+
+async def test_escape_discards_an_answer_in_flight(app: NewsQAApp, engine: Engine) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(done: int, total: int) -> None:  # an (incremental, no-op) ingest keeps qa busy
+        entered.set()
+        release.wait(30)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        holder = threading.Thread(target=engine.ingest, kwargs={"progress": hold})
+        holder.start()
+        try:
+            assert entered.wait(30)
+            app.query_one(QuestionInput).value = AZERBAIJAN
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            pending = app.query_one(PendingMessage)
+            assert "searching the articles" in str(pending.render())  # chat.ask is waiting on qa
+            assert "cancel" in {b.binding.action for b in app.screen.active_bindings.values()}
+            await pilot.press("escape")
+            await pilot.pause()
+            assert pending.state == "cancelled"
+        finally:
+            release.set()
+            holder.join()
+        await settle(pilot)
+        assert app.chat.turns == [] and not answers(app)  # the late answer was discarded
+        assert "cancelled" in str(pending.render())
+        await ask(pilot, AZERBAIJAN)  # and the chat goes on
+        assert len(app.chat.turns) == 1 and len(answers(app)) == 1
 
 
 async def test_missing_seeds_is_a_notification(tmp_path: Path) -> None:

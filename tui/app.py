@@ -298,12 +298,18 @@ class NewsQAApp(App[None]):
         except (OSError, UnicodeDecodeError) as exc:
             self.report_error(UserError(f"cannot read {path}: {exc}"), "open the article")
             return
-        self.push_screen(ReaderScreen(source, text))
+        reader = ReaderScreen(source, text)
+        if isinstance(self.screen, ReaderScreen):  # a digit in the reader: another source
+            self.switch_screen(reader)
+        else:
+            self.push_screen(reader)
 
     # ---- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Chat keys only work on the chat screen; Esc-to-cancel only while something is pending."""
+        if action == "open_source" and isinstance(self.screen, ReaderScreen):
+            return True
         if action in CHAT_ACTIONS and self.screen is not self.main:
             return False
         if action == "cancel":

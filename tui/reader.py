@@ -42,7 +42,8 @@ class ReaderScreen(Screen[None]):
         with VerticalScroll(id="article"):
             yield Static(Content.assemble((f"[{self.source.n}] ", "bold $accent"),
                                           (source_meta(self.source), "bold"), "\n",
-                                          ("the highlighted passage is the one cited", "dim")),
+                                          ("the highlighted passage is the one cited · "
+                                           "1-9: the answer's other sources", "dim")),
                          id="article-meta")
             for start, end in paragraphs(self.text):
                 quoted = self.quote is not None and start < self.quote[1] and self.quote[0] < end
