@@ -28,6 +28,7 @@ from qa.types import Answer, Source
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
 MAX_QUOTE_WORDS = 45
+MAX_ANSWER_WORDS = 80
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 # Words that frame the kind of answer wanted rather than its content ("which city", "what date").
@@ -232,11 +233,21 @@ class ExtractiveAnswerer:
             t for t in info.entities if t in self._name_terms and self.known(t) and t not in have
         ]
 
+    def unknown_heads(self, info: QuestionInfo, cand: Candidate) -> list[str]:
+        """Head words of the question that the articles never use and the sentence can't match."""
+        absent = [
+            w for w in info.heads
+            if w.lower() not in _SCAFFOLDING and not self.known(stem(w))
+        ]
+        return self.soft.unmatched(absent, cand.text) if absent else []
+
     def supported(self, info: QuestionInfo, best: Candidate) -> bool:
         w = self.weights
         if best.score < w.min_score or best.dense < w.min_dense:
             return False
         if w.require_entities and self.missing_entities(info, best):
+            return False
+        if self.unknown_heads(info, best):
             return False
         return self.unsupported(info, best) < w.max_unsupported
 
@@ -297,7 +308,12 @@ class ExtractiveAnswerer:
                 )
                 if overlap < 0.5 and cand.type_ok:
                     chosen.append(cand)
-        return [self._trim(c, info) for c in chosen]
+        trimmed = [self._trim(c, info) for c in chosen]
+        kept = trimmed[:1]
+        for cand in trimmed[1:]:  # an answer stays short: at most MAX_ANSWER_WORDS in all
+            if sum(len(c.text.split()) for c in kept) + len(cand.text.split()) <= MAX_ANSWER_WORDS:
+                kept.append(cand)
+        return kept
 
     def _trim(self, cand: Candidate, info: QuestionInfo) -> Candidate:
         """A long sentence is cut to its best window of clauses (still verbatim, at its offsets)."""

@@ -166,7 +166,7 @@ def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:
     if info.kind in ("when", "number", "where"):
         return bool(answer_spans(info, text, names))
     if info.kind == "list":
-        return text.count(",") >= 2 or " and " in text
+        return text.count(",") >= 2 or " such as " in text or ":" in text
     return True
 
 
@@ -177,14 +177,16 @@ def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int
         return None
     found = [(m.start(), stem(m.group(0))) for m in re.finditer(r"[A-Za-z0-9]+", text)]
     qterms = set(info.terms)
+    described = set(info.descriptor)
 
     def support(span: tuple[int, int]) -> tuple[int, int]:
-        """Question terms in the 20 words before / 4 after the span; then closeness."""
+        """Question terms in the 20 words before / 4 after the span (the wh-phrase's count
+        thrice: "Which *Azerbaijani minister* met …"); then closeness."""
         before = [t for pos, t in found if pos < span[0]][-20:]
         after = [t for pos, t in found if pos >= span[1]][:4]
         near = {t for t in before + after if t in qterms}
         gaps = [abs(pos - span[0]) for pos, t in found if t in qterms] or [len(text)]
-        return len(near), -min(gaps)
+        return len(near) + 2 * len(near & described), -min(gaps)
 
     return max(spans, key=support)
 

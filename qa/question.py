@@ -9,7 +9,9 @@ from qa.entities import MONTHS, person_names
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
-    r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+(?:\w+\s+){0,2}(?:person|people|official|"
+    r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+"
+    r"(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|can)\b)\w+\s+){0,2}"
+    r"(?:person|people|official|"
     r"officials|diplomat|ambassador|minister|prosecutor|president|leader|counterpart|man|woman|"
     r"envoy|head|chief|representative)s?\b|\bname\s+of\s+the\b|\bat whose\b|\bby whom\b",
     re.IGNORECASE,
@@ -30,8 +32,8 @@ _WHERE = re.compile(
 )
 _LIST = re.compile(
     r"\b(?:which|what|name|list)\s+(?:the\s+)?(?:two|three|four|five|six|seven|eight|nine|ten|"
-    r"\d+)\b|\blist\b|\bwhat\s+(?:\w+\s+){0,2}(?:crimes|countries|states|threats|issues|areas|"
-    r"topics|organi[sz]ations|measures|spheres|mechanisms)\b",
+    r"\d+)\b|\blist\b|\b(?:what|which)\s+(?:\w+\s+){0,2}(?:crimes|countries|states|threats|"
+    r"issues|areas|topics|organi[sz]ations|measures|spheres|mechanisms|manifestations)\b",
     re.IGNORECASE,
 )
 
@@ -48,6 +50,12 @@ class QuestionInfo:
     years: tuple[int, ...] = ()  # years the question names ("in 2019")
     unit: str | None = None  # what a number question counts: "delegates", "duration", "age"
     entities: tuple[str, ...] = ()  # terms of the capitalised names in the question
+    descriptor: tuple[
+        str, ...
+    ] = ()  # terms describing the thing asked for ("Azerbaijani minister")
+    heads: tuple[
+        str, ...
+    ] = ()  # surface words naming what is asked: "budget", "appointed", "prices"
 
     @property
     def wants_several(self) -> bool:
@@ -77,6 +85,97 @@ def _unit(question: str) -> str | None:
             break
         nouns.append(low)
     return stem(nouns[-1]) if nouns else None
+
+
+_AUX = {
+    "did",
+    "does",
+    "do",
+    "is",
+    "was",
+    "were",
+    "are",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "may",
+    "might",
+}
+_IRREGULAR_PAST = {
+    "met",
+    "led",
+    "said",
+    "took",
+    "gave",
+    "made",
+    "held",
+    "saw",
+    "went",
+    "came",
+    "told",
+    "won",
+    "spoke",
+    "wrote",
+    "sent",
+    "set",
+    "put",
+    "became",
+    "began",
+    "left",
+}
+_WH_PHRASE = re.compile(
+    r"^\s*(?:which|what|whose)\s+(.*)$|^\s*(?:who|what)\s+(?:is|was|are|were)\s+(.*)$",
+    re.IGNORECASE,
+)
+
+
+def _descriptor(question: str) -> tuple[str, ...]:
+    """Terms of the wh-phrase: "Which Azerbaijani minister met …" → azerbaijan, minister."""
+    m = _WH_PHRASE.match(question)
+    if not m:
+        return ()
+    if m.group(2) is not None:
+        return tuple(terms(m.group(2)))
+    kept: list[str] = []
+    for word in words(m.group(1)):
+        low = word.lower()
+        if low in _AUX or low in _IRREGULAR_PAST or (low.endswith("ed") and len(low) > 4):
+            break
+        kept.append(word)
+    return tuple(terms(" ".join(kept)))
+
+
+_ATTRIBUTE = re.compile(
+    r"^\s*(?:what|which)\s+(?:is|was|are|were)\s+(?:the\s+)?([a-z][\w-]*)\s+(?:of|for|in|at)\b",
+    re.IGNORECASE,
+)
+_ABOUT = re.compile(r"\babout\s+((?:[a-z][\w-]*\s*){1,3})\??\s*$", re.IGNORECASE)
+_EVENT = re.compile(r"^\s*(?:when|where)\s+(?:was|were|is|are|will)\b", re.IGNORECASE)
+
+
+def _heads(question: str) -> tuple[str, ...]:
+    """The words that say what is asked: the attribute ("What was the *budget* of …"), the topic
+    ("… say about *oil prices*?") or the event ("When was X *appointed* …")."""
+    out: list[str] = []
+    if m := _ATTRIBUTE.match(question):
+        out.append(m.group(1))
+    if m := _ABOUT.search(question):
+        out.extend(w for w in m.group(1).split() if w.lower() not in STOPWORDS)
+    if _EVENT.match(question):  # "When was X appointed …": the participle names the event
+        verbs = [
+            w
+            for w in words(question)
+            if w.islower()
+            and w not in STOPWORDS
+            and (w == "born" or (len(w) > 4 and w.endswith(("ed", "en"))))
+        ]
+        out.extend(verbs[:1])
+    return tuple(dict.fromkeys(out))
 
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
@@ -111,4 +210,15 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
             if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS and w not in MONTHS
         )
     )
-    return QuestionInfo(question, kind, focus, tuple(parts), extra, years, unit, entities)
+    return QuestionInfo(
+        question,
+        kind,
+        focus,
+        tuple(parts),
+        extra,
+        years,
+        unit,
+        entities,
+        _descriptor(question),
+        _heads(question),
+    )
