@@ -179,6 +179,11 @@ async def test_source_opens_reader_at_highlighted_quote(app: NewsQAApp) -> None:
         message.post_message(Markdown.LinkClicked(message, "source:1"))
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.click(app.query_one(SourcesPane).items[0])  # and so does a click on the entry
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen) and app.screen.source == source
 
 
 async def test_up_recalls_earlier_questions(app: NewsQAApp) -> None:
@@ -437,6 +442,10 @@ async def test_works_at_80_by_24(app: NewsQAApp) -> None:
         assert pane.region.height >= 6 and app.query_one(QuestionInput).region.height == 3
         assert "Kamran Aliyev" in rendered(app.query_one(ChatLog))
         assert pane.items
+        await pilot.resize_terminal(100, 30)  # 100 columns and more: side by side
+        await pilot.pause()
+        assert app.screen.has_class("-wide") and not app.screen.has_class("-narrow")
+        assert pane.region.x >= chat.region.right and pane.region.y == chat.region.y
 
 
 @pytest.fixture(autouse=True)

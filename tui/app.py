@@ -89,7 +89,7 @@ class NewsQAApp(App[None]):
 
     @property
     def main(self) -> Screen[object]:
-        """The chat screen (whatever screen is on top)."""
+        """The chat screen, even while the reader or the palette is on top."""
         return self.screen_stack[0]
 
     @property
@@ -114,12 +114,18 @@ class NewsQAApp(App[None]):
                     severity="error", markup=False, timeout=10)
 
     def on_work_failed(self, message: WorkFailed) -> None:
+        stale = message.request_id is not None and (
+            self._pending is None or self._pending[0] != message.request_id
+        )
+        if stale:  # the question was cancelled meanwhile: nobody is waiting for it
+            self.log.warning(f"discarded error of a cancelled question: {message.error!r}")
+            return
         self.report_error(message.error, message.doing)
         if message.request_id is None:
             self.main.query_one(PrepareBar).hide()
             self.sub_title = "not ready"
             self._placeholder(PLACEHOLDER)
-        elif self._pending and self._pending[0] == message.request_id:
+        else:
             first_line = (str(message.error).splitlines() or [type(message.error).__name__])[0]
             self._finish_pending("failed", f"✗ no answer: {first_line}")
 

@@ -175,7 +175,6 @@ class SourcesPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "sources"
-        self.query_one(ListView).display = False
 
     async def show(self, answer: Answer | None) -> None:
         """List the sources of `answer` (None: nothing to show)."""
@@ -191,7 +190,6 @@ class SourcesPane(Vertical):
             heading.update(Content.assemble(("for ", "dim"), (f"“{answer.question}”", "italic")))
             await listing.extend(SourceItem(s) for s in answer.sources)
             listing.index = 0
-        listing.display = bool(answer and answer.sources)
 
     @property
     def items(self) -> list[SourceItem]:
