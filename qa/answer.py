@@ -89,6 +89,7 @@ class Weights:
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
     date_match: float = 0.05  # bonus (or malus) when an article's year is (not) the one asked
+    prefilter: int = 14  # sentences that get their own embedding (the rest are dropped)
     rerank: int = 8  # top sentences re-scored with synonym-aware term matching
     max_passage_words: int = 70  # a sentence plus its neighbour, when only the pair answers
 
@@ -103,6 +104,7 @@ class Candidate:
     chunk_terms: frozenset[str]
     chunk_text: str
     chunk_start: int
+    chunk_dense: float = 0.0
     score: float = 0.0
     dense: float = 0.0
     lexical: float = 0.0
@@ -148,7 +150,11 @@ class ExtractiveAnswerer:
                 if key in seen or len(text.split()) < 4:
                     continue
                 seen.add(key)
-                out.append(Candidate(rank, hit.meta, start, end, text, chunk_terms, hit.text, base))
+                out.append(
+                    Candidate(
+                        rank, hit.meta, start, end, text, chunk_terms, hit.text, base, hit.dense
+                    )
+                )
         return out
 
     def _sentence_vectors(self, cands: list[Candidate]) -> np.ndarray:
@@ -183,13 +189,20 @@ class ExtractiveAnswerer:
     def score(
         self, info: QuestionInfo, qvec: np.ndarray, cands: list[Candidate]
     ) -> list[Candidate]:
-        """All candidates scored; the top few re-scored with synonym-aware term matching."""
+        """Candidates scored in three passes: a cheap one with the chunk's similarity standing
+        in for the sentence's, then the best few with their own embeddings, then the top of
+        those re-scored with synonym-aware term matching."""
         if not cands:
             return []
+        lexicals = [question_coverage(info, sentence_terms(info, c.text), self.idf) for c in cands]
+        cheap = sorted(
+            range(len(cands)),
+            key=lambda i: -self._total(info, cands[i], cands[i].chunk_dense, lexicals[i]),
+        )[: self.weights.prefilter]
+        cands = [cands[i] for i in cheap]
         dense = self._sentence_vectors(cands) @ qvec
         scored = []
-        for cand, d in zip(cands, dense, strict=True):
-            lexical = question_coverage(info, sentence_terms(info, cand.text), self.idf)
+        for cand, d, lexical in zip(cands, dense, [lexicals[i] for i in cheap], strict=True):
             scored.append(
                 replace(
                     cand,
@@ -201,6 +214,7 @@ class ExtractiveAnswerer:
             )
         scored.sort(key=lambda c: -c.score)
         head = scored[: self.weights.rerank]
+        self.soft.prefetch([info.text, *(c.text for c in head)])  # one model call, not one each
         for k, cand in enumerate(head):
             have = sentence_terms(info, cand.text)
             soft = soft_coverage(info, cand.text, have, self.idf, self.soft)
@@ -236,8 +250,7 @@ class ExtractiveAnswerer:
     def unknown_heads(self, info: QuestionInfo, cand: Candidate) -> list[str]:
         """Head words of the question that the articles never use and the sentence can't match."""
         absent = [
-            w for w in info.heads
-            if w.lower() not in _SCAFFOLDING and not self.known(stem(w))
+            w for w in info.heads if w.lower() not in _SCAFFOLDING and not self.known(stem(w))
         ]
         return self.soft.unmatched(absent, cand.text) if absent else []
 

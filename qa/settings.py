@@ -55,6 +55,8 @@ class Settings:
             top_k=_env_int("QA_TOP_K", base.top_k),
             threads=_env_int("QA_THREADS", base.threads),
             batch_size=_env_int("QA_BATCH_SIZE", base.batch_size),
+            chunk_tokens=_env_int("QA_CHUNK_TOKENS", base.chunk_tokens),
+            chunk_overlap=_env_int("QA_CHUNK_OVERLAP", base.chunk_overlap),
         )
 
     def with_overrides(
