@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,16 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import ListView, Markdown, ProgressBar
 
-from qa import Chat, get_engine
+from qa import Answer, Chat, Source, get_engine
 from qa.engine import Engine
 from tui.app import NewsQAApp, create_app
+from tui.formatting import (
+    answer_markdown,
+    emphasis_parts,
+    locate_quote,
+    paragraphs,
+    write_export,
+)
 from tui.reader import HIGHLIGHT, ReaderScreen
 from tui.widgets import (
     AnswerMessage,
@@ -446,6 +454,44 @@ async def test_works_at_80_by_24(app: NewsQAApp) -> None:
         await pilot.pause()
         assert app.screen.has_class("-wide") and not app.screen.has_class("-narrow")
         assert pane.region.x >= chat.region.right and pane.region.y == chat.region.y
+
+
+def _source(n: int, quote: str, file: str = "a.txt") -> Source:
+    return Source(n, file, "A *title*", "2021-01-02", None, quote, 0, len(quote), 1.0)
+
+
+def test_answer_markdown_is_literal_but_keeps_qa_emphasis() -> None:
+    quote = "Jane Doe met [bold]x[/] `x` <b>y</b> # z at 1. the * bar"
+    answer = Answer("Who?", "Jane **Doe** met [bold]x[/] `x` <b>y</b> # z at 1. the * bar [1] [7]",
+                    [_source(1, quote)])
+    assert emphasis_parts(answer)[:2] == [("Jane ", False), ("Doe", True)]
+    md = answer_markdown(answer)
+    assert "**Doe**" in md and "[\\[1\\]](source:1)" in md and "\\[7\\]" in md
+    assert "\\[bold\\]x\\[\\/\\]" in md
+    assert "`" not in md.replace("\\`", "") and "<" not in md.replace("\\<", "")
+    starry = Answer("Who?", "a **b** c [1]", [_source(1, "a **b** c")])
+    assert emphasis_parts(starry) == [("a **b** c [1]", False)]  # the article's own stars
+
+
+def test_paragraphs_and_quote_location() -> None:
+    text = "Title\n\nFirst para\nstill first.\n \nSecond.\n\n\n"
+    spans = paragraphs(text)
+    assert [text[a:b] for a, b in spans] == ["Title", "First para\nstill first.", "Second."]
+    moved = Source(1, "a.txt", None, None, None, "Second.", 0, 7, 1.0)  # stale offsets
+    assert locate_quote(text, moved) == (text.index("Second."), text.index("Second.") + 7)
+    assert locate_quote(text, _source(1, "not there")) is None
+
+
+def test_write_export_never_overwrites(tmp_path: Path) -> None:
+    answer = Answer("Q *1*?", "A **b** [1]", [_source(1, "A b c")])
+    when = datetime(2024, 5, 6, 7, 8, 9)
+    first = write_export([answer], tmp_path / "out", when=when)
+    second = write_export([answer], tmp_path / "out", when=when)
+    assert first.name == "newsqa-chat-20240506-070809.md"
+    assert second.name == "newsqa-chat-20240506-070809-2.md"
+    text = first.read_text(encoding="utf-8")
+    assert "## 1. Q \\*1\\*?" in text and "A **b** [1]" in text
+    assert "1. **A \\*title\\*** — 2021-01-02 · `a.txt`" in text and "   > A b c" in text
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from textual.widgets import Footer, Header, ListView, Markdown, Static
 from textual.worker import get_current_worker
 
 from qa import Answer, Chat, Source, UserError
-from tui.formatting import SOURCE_LINK, export_markdown
+from tui.formatting import SOURCE_LINK, write_export
 from tui.messages import AnswerReady, AnswerStarted, PrepareFinished, PrepareProgress, WorkFailed
 from tui.reader import ReaderScreen
 from tui.widgets import (
@@ -343,18 +342,11 @@ class NewsQAApp(App[None]):
         if not self.chat.turns:
             self.notify("Nothing to export yet.", severity="warning", timeout=3)
             return
-        now = datetime.now()
         folder = self.export_dir or Path.cwd()
-        path = folder / f"newsqa-chat-{now:%Y%m%d-%H%M%S}.md"
-        for i in range(2, 100):
-            if not path.exists():
-                break
-            path = folder / f"newsqa-chat-{now:%Y%m%d-%H%M%S}-{i}.md"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(export_markdown(self.chat.turns, when=now), encoding="utf-8")
+            path = write_export(self.chat.turns, folder)
         except OSError as exc:
-            self.report_error(UserError(f"cannot write {path}: {exc.strerror or exc}"),
+            self.report_error(UserError(f"cannot write to {folder}: {exc.strerror or exc}"),
                               "export the chat")
             return
         self.last_export = path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from qa import Answer, Source
 
@@ -105,6 +106,19 @@ def export_markdown(turns: Sequence[Answer], *, when: datetime | None = None) ->
             out += ["*Not found in the articles.*", ""]
         out += _export_sources(answer.sources)
     return "\n".join(out).rstrip() + "\n"
+
+
+def write_export(turns: Sequence[Answer], folder: Path, *, when: datetime | None = None) -> Path:
+    """Write the conversation to folder/newsqa-chat-YYYYMMDD-HHMMSS.md (never overwriting)."""
+    when = when or datetime.now()
+    stem = f"newsqa-chat-{when:%Y%m%d-%H%M%S}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path, n = folder / f"{stem}.md", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.md"
+    path.write_text(export_markdown(turns, when=when), encoding="utf-8")
+    return path
 
 
 def _export_sources(sources: Iterable[Source]) -> list[str]:
