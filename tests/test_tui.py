@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList
 from textual.content import Content
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -120,6 +121,17 @@ async def ask(pilot: Pilot[Any], question: str, *, typed: bool = False) -> None:
         box.value = question
     await pilot.press("enter")
     await settle(pilot)
+
+
+async def run_command(pilot: Pilot[Any], search: str) -> None:
+    """Run the command palette's best match for `search`."""
+    await pilot.press("ctrl+p", *search)
+    for _ in range(100):  # the palette searches asynchronously
+        await pilot.pause(0.02)
+        if any(lst.option_count for lst in pilot.app.screen.query(CommandList)):
+            break
+    await pilot.press("enter")
+    await pilot.pause()
 
 
 def answers(app: NewsQAApp) -> list[AnswerMessage]:
@@ -425,15 +437,10 @@ async def test_palette_commands(app: NewsQAApp) -> None:
         titles = {c.title for c in app.get_system_commands(app.screen)}
         ours = {"New chat", "Export chat", "Re-ingest articles", "Toggle sources", "Theme"}
         assert ours <= titles
-        await pilot.press("ctrl+p", *"toggle sources")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, "toggle sources")
         await pilot.pause()
         assert not app.query_one(SourcesPane).display
-        await pilot.press("ctrl+p", *"re-ingest")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await run_command(pilot, "re-ingest")
         await settle(pilot)
         assert "5 unchanged" in toasts(app)
         await ask(pilot, AZERBAIJAN)  # the chat still works after a re-ingest
