@@ -153,12 +153,19 @@ class NewsQAApp(App[None]):
             status = engine.status()
             if status.get("chunks"):
                 self.post_message(PrepareProgress("Loading the model…"))
-                engine.ask("warm up")
+                self._warm_up()
             self.post_message(PrepareFinished(report.summary() if report else None, status))
         except Exception as exc:  # shown by the one error handler
             self.post_message(WorkFailed(exc, "prepare the articles"))
         finally:
             self._store_ready.set()
+
+    def _warm_up(self) -> None:
+        """Load the embedder and answerer with a throw-away question (a failure is not fatal)."""
+        try:
+            self.engine.ask("warm up")
+        except Exception as exc:  # the first real question will report it
+            self.log.warning(f"warm-up failed: {exc!r}")
 
     def on_prepare_progress(self, message: PrepareProgress) -> None:
         self.main.query_one(PrepareBar).show(message.label, message.done, message.total)
