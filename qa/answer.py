@@ -84,6 +84,7 @@ class Weights:
     min_dense: float = 0.25
     max_unsupported: float = 0.40  # share of the question unknown to the articles and unmatched
     require_entities: bool = True  # the question's names must occur around the answer
+    check_heads: bool = True  # refuse when the asked attribute/topic/event is unknown
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
     fallback_margin: float = 0.12  # how far below the top a sentence that fits may rank
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
@@ -232,6 +233,7 @@ class ExtractiveAnswerer:
             if w.lower() not in STOPWORDS
             and w.lower() not in _QUESTION_WORDS
             and w.lower() not in _SCAFFOLDING
+            and not (w.isdigit() and int(w) in info.years)  # years are matched on article dates
             and not self.known(stem(w))
         ]
         total = sum(self.idf(t) for t in info.terms)
@@ -252,7 +254,7 @@ class ExtractiveAnswerer:
         absent = [
             w for w in info.heads if w.lower() not in _SCAFFOLDING and not self.known(stem(w))
         ]
-        return self.soft.unmatched(absent, cand.text) if absent else []
+        return self.soft.unmatched(absent, cand.text, threshold=0.6) if absent else []
 
     def supported(self, info: QuestionInfo, best: Candidate) -> bool:
         w = self.weights
@@ -260,7 +262,7 @@ class ExtractiveAnswerer:
             return False
         if w.require_entities and self.missing_entities(info, best):
             return False
-        if self.unknown_heads(info, best):
+        if w.check_heads and self.unknown_heads(info, best):
             return False
         return self.unsupported(info, best) < w.max_unsupported
 

@@ -18,8 +18,23 @@ from qa.settings import Settings
 from qa.types import Answer
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "dev_set.jsonl"
+# Retrieval only: the best-matching sentence (by embedding) of the top chunk, never a refusal.
 NAIVE = Weights(
-    dense=1.0, lexical=0.0, context=0.0, answer_type=0.0, rank=10.0, min_score=-1e9, min_dense=-1e9
+    dense=1.0,
+    lexical=0.0,
+    context=0.0,
+    answer_type=0.0,
+    rank=10.0,
+    min_score=-1e9,
+    min_dense=-1e9,
+    max_unsupported=1e9,
+    require_entities=False,
+    check_heads=False,
+    require_type=False,
+    proximity=0.0,
+    date_match=0.0,
+    continuity=0.0,
+    rerank=0,
 )
 ABLATIONS: list[tuple[str, str, Weights | None]] = [
     ("dense only", "dense", NAIVE),

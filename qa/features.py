@@ -185,8 +185,9 @@ def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int
         before = [t for pos, t in found if pos < span[0]][-20:]
         after = [t for pos, t in found if pos >= span[1]][:4]
         near = {t for t in before + after if t in qterms}
+        titles = {t for t in before if t in described}  # titles come before names
         gaps = [abs(pos - span[0]) for pos, t in found if t in qterms] or [len(text)]
-        return len(near) + 2 * len(near & described), -min(gaps)
+        return len(near) + 2 * len(titles), -min(gaps)
 
     return max(spans, key=support)
 
@@ -224,6 +225,12 @@ class SoftMatcher:
             for w, v in zip(missing, self.embed(missing), strict=True):
                 self._cache[w] = v
         return np.stack([self._cache[w] for w in items])
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Embed, in one batch, every word of `texts` not seen before."""
+        items = [w.lower() for t in texts for w in words(t) if w.lower() not in STOPWORDS]
+        if items:
+            self.vectors(items)
 
     def unmatched(
         self, query_words: list[str], sentence: str, threshold: float | None = None
