@@ -29,6 +29,7 @@ from qa.types import Answer, Source
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
 MAX_QUOTE_WORDS = 45
 MAX_ANSWER_WORDS = 80
+_ENUMERATION = re.compile(r"\bsuch as\b|\bincluding\b|:\s*\w+,")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 # Words that frame the kind of answer wanted rather than its content ("which city", "what date").
@@ -170,7 +171,9 @@ class ExtractiveAnswerer:
     def _total(self, info: QuestionInfo, cand: Candidate, dense: float, lexical: float) -> float:
         w = self.weights
         context = question_coverage(info, cand.chunk_terms, self.idf)
-        type_ok = type_match(info, cand.text, self.names)
+        type_ok = float(type_match(info, cand.text, self.names))
+        if info.kind == "list" and type_ok and not _ENUMERATION.search(cand.text):
+            type_ok = 0.5  # commas alone; "such as …", "including …" or "…: a, b" is a real list
         total = (
             w.dense * dense
             + w.lexical * lexical
