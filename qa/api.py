@@ -104,6 +104,10 @@ class Chat:
         self.turns.append(answer)
         return answer
 
+    def forget(self, answer: Answer) -> None:
+        """Drop `answer` (e.g. a cancelled one) so later follow-ups don't build on it."""
+        self.turns = [turn for turn in self.turns if turn is not answer]
+
     def reset(self) -> None:
         """Start a fresh conversation."""
         self.turns.clear()

@@ -131,6 +131,12 @@ class Engine:
                 question, query, vector, hits, prefer_files, focus=focus or query
             )
 
+    def warm_up(self) -> None:
+        """Open the store, load the model and build the retriever now, not on the first question."""
+        with self._lock:
+            retriever = self.retriever
+            self.answerer.embed(retriever.texts[:16] or ["warm up"])  # size the model's buffers
+
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, embedder: nothing time-varying."""
         from qa.model_files import MODEL_NAME

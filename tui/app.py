@@ -161,9 +161,9 @@ class NewsQAApp(App[None]):
             self._store_ready.set()
 
     def _warm_up(self) -> None:
-        """Load the embedder and answerer with a throw-away question (a failure is not fatal)."""
+        """Load the embedder and build the retriever now (a failure is not fatal)."""
         try:
-            self.engine.ask("warm up")
+            self.engine.warm_up()
         except Exception as exc:  # the first real question will report it
             self.log.warning(f"warm-up failed: {exc!r}")
 
@@ -246,10 +246,7 @@ class NewsQAApp(App[None]):
 
     def _forget(self, answer: Answer) -> None:
         """Drop a discarded answer from the conversation so follow-ups don't build on it."""
-        for i, turn in enumerate(self.chat.turns):
-            if turn is answer:
-                del self.chat.turns[i]
-                return
+        self.chat.forget(answer)
 
     def _cancel_pending(self) -> bool:
         """Cancel the question in flight, if any; its placeholder says so."""
