@@ -98,15 +98,26 @@ def _asked(info: QuestionInfo) -> set[str]:
 
 
 def place_spans(text: str) -> list[tuple[int, int]]:
+    """Whole-word place names: "Moscow", "St. Petersburg", "Azerbaijan’s" (not "Azerbaijani")."""
     known = places()
-    spans = []
+    spans: list[tuple[int, int]] = []
     if known:
-        for m in re.finditer(r"\b(?:St\.?\s+|Saint\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w-]*){0,2}", text):
-            for size in range(len(m.group(0)), 0, -1):  # longest known prefix
-                piece = m.group(0)[:size].rstrip("’'s ").rstrip()
-                if piece in known:
-                    spans.append((m.start(), m.start() + len(piece)))
+        tokens = list(re.finditer(r"[A-Z][\w.-]*(?:[’'`]s)?", text))
+        i = 0
+        while i < len(tokens):
+            for j in range(min(len(tokens), i + 4), i, -1):  # longest run of adjacent words
+                first, last = tokens[i], tokens[j - 1]
+                gap_ok = all(
+                    text[tokens[k].end() : tokens[k + 1].start()] == " " for k in range(i, j - 1)
+                )
+                name = re.sub(r"[’'`]s$", "", text[first.start() : last.end()])
+                if name not in known:
+                    name = name.rstrip(".")
+                if gap_ok and name in known:
+                    spans.append((first.start(), first.start() + len(name)))
+                    i = j - 1
                     break
+            i += 1
     else:
         spans = [(m.start(1), m.end(1)) for m in _PLACE_AFTER.finditer(text)]
     return spans

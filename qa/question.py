@@ -183,7 +183,17 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 def analyse(question: str, context: str = "") -> QuestionInfo:
     """Classify `question`; `context` (a follow-up's carried words) adds low-weight terms."""
-    if _LIST.search(question):
+    named = person_names(question)
+    if (
+        re.match(r"^\s*who\s+(?:is|was)\s+", question, re.IGNORECASE)
+        and named
+        and (
+            re.sub(r"^\s*who\s+(?:is|was)\s+|[?.!\s]+$", "", question, flags=re.IGNORECASE)
+            == named[0][2]
+        )
+    ):
+        kind = "what"  # "Who is Kazem Jalali?" asks what he is, not for another person
+    elif _LIST.search(question):
         kind = "list"
     elif _WHEN.search(question):
         kind = "when"
