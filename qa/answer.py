@@ -83,7 +83,7 @@ class Weights:
     rank: float = 0.05
     min_score: float = 0.42  # best sentence below this → "the articles don't say"
     min_dense: float = 0.25
-    max_unsupported: float = 0.40  # share of the question unknown to the articles and unmatched
+    max_unsupported: float = 0.50  # share of the question unknown to the articles and unmatched
     require_entities: bool = True  # the question's names must occur around the answer
     check_heads: bool = True  # refuse when the asked attribute/topic/event is unknown
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
