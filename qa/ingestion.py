@@ -14,7 +14,9 @@ from qa.settings import Settings
 from qa.store import Store
 
 ProgressCallback = Callable[[int, int], None]
-_EMBED_GROUP = 256  # chunks embedded and written per step: bounded memory, steady progress
+# Chunks embedded and written per step: bounded memory, steady progress, and batches long enough
+# that one Chroma write per group costs ~1% of the group's embedding time.
+_EMBED_GROUP = 256
 
 
 @dataclass
@@ -94,21 +96,20 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, A
 
 
 def _write(store: Store, embedder: Any, pending: list[tuple[Article, Chunk, int]]) -> None:
-    from llama_index.core.schema import TextNode
+    """Embed one group and write it to Chroma in a single call.
 
+    Rows go straight to the collection (float32 array, our flat metadata, the chunk text as the
+    document): no llama-index node objects, no per-float Python lists, no `_node_content` JSON
+    copy of each chunk in its metadata. ChromaVectorStore still queries these rows (its legacy
+    path rebuilds nodes from metadata + document).
+    """
     vectors = embedder.embed([chunk.text for _, chunk, _ in pending])
-    nodes = [
-        TextNode(
-            id_=chunk.chunk_id,
-            text=chunk.text,
-            metadata=chunk_metadata(article, chunk, n),
-            embedding=[float(x) for x in vector],
-            start_char_idx=chunk.start,
-            end_char_idx=chunk.end,
-        )
-        for (article, chunk, n), vector in zip(pending, vectors, strict=True)
-    ]
-    store.vector_store.add(nodes)
+    store.add(
+        ids=[chunk.chunk_id for _, chunk, _ in pending],
+        embeddings=vectors,
+        documents=[chunk.text for _, chunk, _ in pending],
+        metadatas=[chunk_metadata(article, chunk, n) for article, chunk, n in pending],
+    )
 
 
 def ingest(
@@ -150,6 +151,9 @@ def ingest(
     if progress:
         progress(0, total)
     if pending:
+        # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
+        # length (little padding), and a slow run shows its worst case in the first seconds.
+        pending.sort(key=lambda item: -len(item[1].text))
         embedder = embedder_factory()
         for begin in range(0, total, _EMBED_GROUP):
             group = pending[begin : begin + _EMBED_GROUP]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ class Store:
     collection: Any
     vector_store: Any
     location: str
+    max_batch: int = 0  # the client's batch limit, asked once
 
     def count(self) -> int:
         return int(self.collection.count())
@@ -43,32 +45,101 @@ class Store:
         for begin in range(0, len(ids), _PAGE):
             self.collection.delete(ids=ids[begin : begin + _PAGE])
 
+    def add(
+        self,
+        *,
+        ids: list[str],
+        embeddings: Any,
+        documents: list[str],
+        metadatas: list[dict[str, Any]],
+    ) -> None:
+        """Upsert rows in as few calls as the client's batch limit allows (idempotent by id)."""
+        step = self._max_batch()
+        for begin in range(0, len(ids), step):
+            end = begin + step
+            self.collection.upsert(
+                ids=ids[begin:end],
+                embeddings=embeddings[begin:end],
+                documents=documents[begin:end],
+                metadatas=metadatas[begin:end],
+            )
 
-def _chroma_settings() -> Any:
+    def _max_batch(self) -> int:
+        if not self.max_batch:
+            try:
+                self.max_batch = max(1, int(self.client.get_max_batch_size()))
+            except Exception:  # an old or unusual server: Chroma's SQLite-bound limit
+                self.max_batch = 5000
+        return self.max_batch
+
+
+def _chroma_settings(token: str | None = None) -> Any:
+    """Telemetry off; with a token, Chroma's own token auth client provider.
+
+    The provider sends `Authorization: Bearer <token>` (Chroma's default) or, with
+    CHROMA_AUTH_TOKEN_TRANSPORT_HEADER=X-Chroma-Token in the environment, `X-Chroma-Token`.
+    """
     from chromadb.config import Settings as ChromaSettings
 
-    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    auth: dict[str, Any] = {}
+    if token:
+        auth = {
+            "chroma_client_auth_provider": "chromadb.auth.token_authn.TokenAuthClientProvider",
+            "chroma_client_auth_credentials": token,
+        }
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **auth)
 
 
 def _http_client(url: str, token: str | None) -> Any:
     import chromadb
 
     parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+        parsed = parsed._replace(netloc="")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise UserError(f"Chroma URL must look like http://host:port, got {url!r}")
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+    if token is not None and not (token.isascii() and token.isprintable() and " " not in token):
+        raise UserError("QA_CHROMA_TOKEN must be printable ASCII without spaces")
     try:
         client = chromadb.HttpClient(
             host=parsed.hostname,
-            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            port=port or (443 if parsed.scheme == "https" else 8000),
             ssl=parsed.scheme == "https",
-            headers=headers,
-            settings=_chroma_settings(),
+            settings=_chroma_settings(token),
         )
         client.heartbeat()
-    except Exception as exc:  # chromadb raises assorted connection errors
+    except Exception as exc:  # chromadb raises assorted connection and HTTP errors
         raise UserError(f"cannot reach the Chroma server at {url}: {_reason(exc)}") from None
     return client
+
+
+class _ServerCollection:
+    """A server collection whose connection failures become one-line errors naming the URL."""
+
+    def __init__(self, collection: Any, url: str) -> None:
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            import httpx
+
+            try:
+                return value(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise UserError(
+                    f"lost the connection to the Chroma server at {self._url}: {_reason(exc)}"
+                ) from None
+
+        return call
 
 
 def _reason(exc: BaseException) -> str:
@@ -110,6 +181,8 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
         raise
     except Exception as exc:
         raise UserError(f"cannot open the store at {location}: {_reason(exc)}") from None
+    if settings.chroma_url:
+        collection = _ServerCollection(collection, location)
     embedder = (collection.metadata or {}).get("embedder")
     if embedder not in (None, MODEL_NAME):
         raise UserError(
