@@ -205,7 +205,7 @@ def _pct(rng: random.Random) -> str:
 
 
 def _money(rng: random.Random) -> str:
-    unit = rng.choice(["million", "billion"])
+    unit = "billion" if rng.random() < 0.15 else "million"
     top = 900 if unit == "million" else 40
     return f"${rng.randint(2, top)}.{rng.randint(1, 9)} {unit}"
 
