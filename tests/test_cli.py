@@ -134,3 +134,16 @@ def test_import_qa_does_not_import_textual() -> None:
         [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_corrupt_store_is_one_clear_line(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "chroma.sqlite3").write_text("not a database")
+    out = newsqa("ask", "Who is the Prosecutor General of Azerbaijan?", "--store", str(store))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (
+        f"newsqa: error: cannot open the store at {store}: error returned from database: "
+        "(code: 26) file is not a database"
+    )
+    assert (store / "chroma.sqlite3").read_text() == "not a database"  # nothing was lost
