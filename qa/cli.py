@@ -75,6 +75,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="open the terminal chat (ingests the seeds on first run)")
     _store_options(p)
+
+    p = sub.add_parser(
+        "bench", help="measure speed, memory and accuracy on a generated corpus with the seeds"
+    )
+    p.add_argument(
+        "--articles",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="generated articles mixed with the seeds (default 10000)",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.add_argument(
+        "--workdir", metavar="DIR", help="keep the corpus and stores here (default: a temp dir)"
+    )
+    p.add_argument(
+        "--runs", type=int, metavar="K", help="repeats of the cheap measurements (default 3)"
+    )
+    p.add_argument(
+        "--heavy-runs",
+        type=int,
+        metavar="K",
+        help="repeats of the full-corpus embedding passes (default: 1 at 10k, up to 3 when small)",
+    )
+    p.add_argument("--no-tui", action="store_true", help="skip the TUI start-up measurement")
     return parser
 
 
@@ -207,12 +232,40 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa.bench import Runs, run_bench
+
+    for flag, value in (("--runs", args.runs), ("--heavy-runs", args.heavy_runs)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1")
+    runs = None
+    if args.runs is not None or args.heavy_runs is not None:
+        auto = Runs.auto(int(args.articles * 1.3))
+        runs = Runs(heavy=args.heavy_runs or auto.heavy, light=args.runs or auto.light)
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    result = run_bench(
+        args.articles,
+        workdir=Path(args.workdir) if args.workdir else None,
+        runs=runs,
+        log=log,
+        tui=not args.no_tui,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.table())
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "status": cmd_status,
     "eval": cmd_eval,
     "chat": cmd_chat,
+    "bench": cmd_bench,
 }
 
 

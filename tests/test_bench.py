@@ -1,0 +1,142 @@
+"""`newsqa bench` smoke test, and the generated corpus: deterministic, parseable, seed-safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, SEEDS
+
+from qa.articles import load_articles, parse_article
+from qa.corpus import FORBIDDEN, check_text, generate_texts, write_corpus
+
+EXPECTED_METRICS = {
+    "raw embedder throughput",
+    "newsqa ingest throughput",
+    "ingest / raw embedder",
+    "newsqa ingest time",
+    "naive llama-index ingest time",
+    "naive / newsqa ingest time",
+    "no-op re-ingest (process)",
+    "warm ask p50, seeds",
+    "warm ask p95, seeds",
+    "answer accuracy, seeds",
+    "accuracy drop",
+    "cold newsqa ask, seeds",
+    "TUI time until answers can start",
+    "peak RSS, ingest process",
+    "peak RSS, warm query process, seeds",
+}
+N = 60
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_corpus_is_deterministic_and_mixes_in_the_seeds(tmp_path: Path) -> None:
+    first = write_corpus(tmp_path / "a", 40, seeds_dir=SEEDS, seed=7)
+    second = write_corpus(tmp_path / "b", 40, seeds_dir=SEEDS, seed=7)
+    other = write_corpus(tmp_path / "c", 40, seeds_dir=SEEDS, seed=8)
+    assert first == second == other == 45
+    a, b, c = _files(tmp_path / "a"), _files(tmp_path / "b"), _files(tmp_path / "c")
+    assert a == b  # same seed: same names, same bytes
+    generated = {k: v for k, v in a.items() if k.startswith("n")}
+    assert len(generated) == 40 and len(set(generated.values())) == 40
+    assert set(generated) != {k for k in c if k.startswith("n")}
+    for seed_file in SEEDS.glob("*.txt"):  # the needles, byte for byte, same names
+        assert a[seed_file.name] == seed_file.read_bytes()
+    # rewriting a folder replaces the old articles instead of accumulating them
+    assert write_corpus(tmp_path / "a", 10, seeds_dir=SEEDS, seed=7) == 15
+    assert len(list((tmp_path / "a").iterdir())) == 15
+
+
+def test_generated_articles_parse_in_every_header_style() -> None:
+    texts = generate_texts(400, seed=11)
+    styles = {"by": 0, "dateline": 0, "agency-by": 0, "headline": 0, "bare": 0}
+    for name, text in texts:
+        article = parse_article(name, text)
+        words = len(article.body.split())
+        assert 100 <= words <= 200, (name, words)
+        first = text.splitlines()[0]
+        if first.startswith(" date "):
+            assert article.date is not None and article.date == first.split()[1]
+            if "\n\n\n\nBy " in text:
+                styles["agency-by"] += 1
+                assert article.author and article.agency and not article.body.startswith("By ")
+            elif first.split()[2] == "By":
+                styles["by"] += 1
+                assert article.author == " ".join(first.split()[3:])
+            else:
+                styles["dateline"] += 1
+                assert article.place and article.agency and article.author is None
+                assert first.split(",")[0].strip().endswith(article.place)
+        elif text.count("\n\n") and not first.endswith("."):
+            styles["headline"] += 1
+            assert article.date is None and article.title == first
+            assert not article.body.startswith(first)
+        else:
+            styles["bare"] += 1
+            assert article.date is None and article.body_start == 0
+    assert all(count >= 15 for count in styles.values()), styles
+
+
+def test_haystack_never_mentions_the_seed_people_places_or_roles() -> None:
+    seed_names = ["Kamran Aliyev", "Igor Krasnov", "Artur Davtyan", "Zakir Hasanov"]
+    assert all(name.split()[1] in FORBIDDEN for name in seed_names)
+    for _, text in generate_texts(1000, seed=3):
+        check_text(text)  # raises on any forbidden word
+        low = text.lower()
+        assert "prosecutor" not in low and "azerbaijan" not in low and "world cup" not in low
+    with pytest.raises(ValueError, match="Krasnov"):
+        check_text("A meeting with Igor Krasnov.")
+
+
+def test_bench_smoke_json(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "qa", "bench", "--articles", str(N), "--json"]
+        + ["--runs", "1", "--heavy-runs", "1", "--workdir", str(tmp_path / "work")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout)
+    assert data["articles"] == N and data["corpus_articles"] == N + 5
+    loaded = load_articles(tmp_path / "work" / "corpus")
+    assert len(loaded.articles) == N + 5 and not loaded.skipped
+    assert data["chunks"] >= N + 5
+    metrics = data["metrics"]
+    names = set(metrics)
+    assert EXPECTED_METRICS <= names
+    big = f"{N + 5} articles"
+    for suffix in ("warm ask p50", "warm ask p95", "answer accuracy", "cold newsqa ask"):
+        assert f"{suffix}, {big}" in names
+    assert f"TUI time-to-ready, {big}" in names
+    assert f"peak RSS, warm query process, {big}" in names
+    for name, metric in metrics.items():
+        value = metric["value"]
+        assert isinstance(value, (int, float)), (name, metric)
+        if name.startswith("answer accuracy"):
+            assert 0.0 <= value <= 1.0, (name, value)
+        elif name == "accuracy drop":
+            assert -100.0 <= value <= 100.0
+        else:
+            assert value > 0, (name, value)
+        if metric["target"]:
+            assert isinstance(metric["ok"], bool), name
+    assert metrics["answer accuracy, seeds"]["value"] >= 0.5
+    assert 1 <= metrics["peak RSS, ingest process"]["value"] < 4000
+    assert metrics[f"TUI time-to-ready, {big}"]["value"] < 60
+    # the table agrees with the JSON
+    ours, raw = (metrics[f"{k} throughput"]["value"] for k in ("newsqa ingest", "raw embedder"))
+    ratio = ours / raw
+    assert abs(metrics["ingest / raw embedder"]["value"] - ratio) < 1e-6
+    assert data["all_ok"] == all(m["ok"] is not False for m in metrics.values())
