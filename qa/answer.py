@@ -124,10 +124,10 @@ class ExtractiveAnswerer:
         *,
         known: Callable[[str], bool] = lambda term: True,
         names: frozenset[str] = frozenset(),
-        article_terms: Callable[[str], frozenset[str]] = lambda file: frozenset(),
-        max_chunks: int = 6,
+        article_has: Callable[[str, str], bool] = lambda file, term: False,
+        max_chunks: int = 32,
     ) -> None:
-        self.article_terms = article_terms
+        self.article_has = article_has
         self.embed = embed
         self.idf = idf
         self.known = known
@@ -247,9 +247,15 @@ class ExtractiveAnswerer:
 
     def missing_entities(self, info: QuestionInfo, cand: Candidate) -> list[str]:
         """Names in the question (known to the articles) that the sentence's chunk never uses."""
-        have = self.article_terms(str(cand.meta.get("file"))) | sentence_terms(info, cand.text)
+        have = sentence_terms(info, cand.text)
+        file = str(cand.meta.get("file"))
         return [
-            t for t in info.entities if t in self._name_terms and self.known(t) and t not in have
+            t
+            for t in info.entities
+            if t in self._name_terms
+            and self.known(t)
+            and t not in have
+            and not self.article_has(file, t)
         ]
 
     def unknown_heads(self, info: QuestionInfo, cand: Candidate) -> list[str]:

@@ -38,6 +38,11 @@ class BM25Index:
         """IDF of a stemmed term; unseen terms get the IDF of a term seen once."""
         return self.idf.get(term, math.log(1 + (self.size + 0.5) / 1.5))
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """Rows whose text contains the stemmed `term`."""
+        hit = self._postings.get(term)
+        return hit[0] if hit is not None else np.zeros(0, dtype=np.int64)
+
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
         for term in set(terms(query)):

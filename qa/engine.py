@@ -94,7 +94,7 @@ class Engine:
                     self.weights,
                     known=self.retriever.bm25.idf.__contains__,
                     names=self.retriever.names,
-                    article_terms=lambda f: self.retriever.article_terms.get(f, frozenset()),
+                    article_has=self.retriever.article_has,
                 )
             return self._answerer
 

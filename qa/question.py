@@ -17,7 +17,8 @@ _WHO = re.compile(
     re.IGNORECASE,
 )
 _WHEN = re.compile(
-    r"^\s*when\b|\b(?:what|which)\s+(?:date|day|month|year|time)\b|\bon what\b|\bhow long ago\b",
+    r"^\s*when\b|\b(?:what|which)\s+(?:dates?|days?|months?|years?|time)\b|\bon what\b|"
+    r"\bhow long ago\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(

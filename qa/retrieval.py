@@ -45,12 +45,22 @@ class HybridRetriever:
         self.row_of = {row_id: i for i, row_id in enumerate(self.ids)}
         self.bm25 = BM25Index(self.texts)
         self.names = name_tokens(self.texts)
-        by_file: dict[str, set[str]] = {}
-        for text, meta in zip(self.texts, self.metas, strict=True):
-            by_file.setdefault(str(meta.get("file")), set()).update(
-                terms(text + " " + str(meta.get("title", "")))
-            )
-        self.article_terms = {f: frozenset(t) for f, t in by_file.items()}
+        files = [str(m.get("file")) for m in self.metas]
+        self._file_index = {f: i for i, f in enumerate(dict.fromkeys(files))}
+        self._row_file = np.fromiter(
+            (self._file_index[f] for f in files), dtype=np.int32, count=len(files)
+        )
+        self._titles = {f: str(m.get("title", "")) for f, m in zip(files, self.metas, strict=True)}
+
+    def article_has(self, file: str, term: str) -> bool:
+        """Whether any chunk (or the title) of `file` uses the stemmed `term`."""
+        fid = self._file_index.get(file)
+        if fid is None:
+            return False
+        rows = self.bm25.rows_with(term)
+        if rows.size and bool(np.any(self._row_file[rows] == fid)):
+            return True
+        return term in terms(self._titles.get(file, ""))
 
     def __len__(self) -> int:
         return len(self.ids)
