@@ -135,7 +135,10 @@ class Engine:
         """Open the store, load the model and build the retriever now, not on the first question."""
         with self._lock:
             retriever = self.retriever
-            self.answerer.embed(retriever.texts[:16] or ["warm up"])  # size the model's buffers
+            # A batch shaped like a question's candidate sentences: it sizes onnxruntime's buffers
+            # for queries without growing them to chunk size (which would cost ~150 MB of RSS).
+            sample = [" ".join(text.split()[:40]) for text in retriever.texts[:14]]
+            self.answerer.embed(sample or ["warm up"])
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, embedder: nothing time-varying."""
