@@ -334,21 +334,31 @@ class BenchResult:
         }
 
     def table(self) -> str:
-        lines = [
-            f"newsqa bench: {self.corpus_articles} articles ({self.articles} generated + seeds), "
-            f"{self.chunks} chunks, {self.seconds:.0f} s",
-            "",
-            "| metric | measured | target | ok |",
-            "|---|---|---|---|",
-        ]
-        for m in self.metrics:
-            value = "pending" if m.value is None else f"{_fmt(m.value)} {m.unit}".strip()
-            if m.runs > 1:
-                value += f" (median of {m.runs})"
-            ok = {True: "✅", False: "❌", None: "—"}[m.ok]
-            note = f" — {m.note}" if m.note else ""
-            lines.append(f"| {m.name}{note} | {value} | {m.target or '—'} | {ok} |")
-        return "\n".join(lines)
+        return format_table(self.to_dict())
+
+
+def format_table(data: dict[str, Any]) -> str:
+    """The Markdown table of a bench result (`BenchResult.to_dict()` or its saved JSON)."""
+    lines = [
+        f"newsqa bench: {data['corpus_articles']} articles ({data['articles']} generated + "
+        f"seeds), {data['chunks']} chunks, {data['seconds']:.0f} s",
+        "",
+        "| metric | measured | target | ok |",
+        "|---|---|---|---|",
+    ]
+    for name, m in data["metrics"].items():
+        if m["value"] is None:
+            value = "pending"
+        elif not m["unit"]:  # accuracies: 0..1
+            value = f"{m['value']:.3f}"
+        else:
+            value = f"{_fmt(m['value'])} {m['unit']}"
+        if m["runs"] > 1:
+            value += f" (median of {m['runs']})"
+        ok = {True: "✅", False: "❌", None: "—"}[m["ok"]]
+        note = f" — {m['note']}" if m["note"] else ""
+        lines.append(f"| {name}{note} | {value} | {m['target'] or '—'} | {ok} |")
+    return "\n".join(lines)
 
 
 def _fmt(value: float) -> str:
@@ -662,10 +672,13 @@ def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m qa.bench MODE …`: the benchmark's child processes."""
+    """`python -m qa.bench MODE …`: the benchmark's child processes, and `table FILE.json`."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) == 2 and args[0] == "table":
+        print(format_table(json.loads(Path(args[1]).read_text(encoding="utf-8"))))
+        return 0
     if not args or args[0] not in CHILDREN:
-        print(f"usage: python -m qa.bench {{{','.join(CHILDREN)}}} ARGS…", file=sys.stderr)
+        print(f"usage: python -m qa.bench {{{','.join(CHILDREN)},table}} ARGS…", file=sys.stderr)
         return 2
     CHILDREN[args[0]](*args[1:])
     return 0

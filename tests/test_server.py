@@ -331,3 +331,28 @@ def test_tui_answers_through_the_server(chroma_server: str, tmp_path: Path) -> N
     asyncio.run(run())
     assert texts and "Vahe Harutyunyan" in texts[0]
     assert engine.store.count() > 5 and not (tmp_path / "never-created").exists()
+
+
+@pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
+def test_hnsw_settings_for_recall(chroma_server: str, tmp_path: Path) -> None:
+    """New collections (local or server) get the high-recall HNSW settings; an old local store
+    made with Chroma's defaults gets its ef_search raised when opened."""
+    import chromadb
+
+    from qa.store import EF_SEARCH, _chroma_settings, open_store, reset_client_cache
+
+    for settings in (
+        Settings().with_overrides(store=tmp_path / "local"),
+        _server_settings(tmp_path, chroma_server, "hnsw", tmp_path / "unused"),
+    ):
+        hnsw = open_store(settings).collection.configuration["hnsw"]
+        assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", EF_SEARCH)
+        assert (hnsw["max_neighbors"], hnsw["ef_construction"]) == (32, 200)
+
+    old = tmp_path / "old"
+    client = chromadb.PersistentClient(path=str(old), settings=_chroma_settings())
+    client.get_or_create_collection("newsqa", embedding_function=None)
+    del client
+    reset_client_cache()
+    store = open_store(Settings().with_overrides(store=old))
+    assert store.collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
