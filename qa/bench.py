@@ -258,39 +258,9 @@ def _child_query(corpus: str, store: str, runs: str) -> None:
     )
 
 
-def _child_tui(corpus: str, store: str) -> None:
-    """Run the TUI headless; print when the question box first accepts input, and when the
-    store is ready (ingest check and warm-up done), as epoch seconds."""
-    import asyncio
-
-    from qa.engine import Engine
-    from qa.settings import Settings
-    from tui.app import create_app
-
-    engine = Engine(Settings().with_overrides(seeds=corpus, store=store))
-    app = create_app(engine)
-
-    async def main() -> None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            while True:
-                box = app.screen_stack[0].query_one("#question")
-                if box.has_focus and not box.disabled:
-                    print(f"READY {time.time()!r}", flush=True)
-                    break
-                await pilot.pause(0.005)
-            ready = getattr(app, "_store_ready", None)
-            limit = time.perf_counter() + 600
-            while ready is not None and not ready.is_set() and time.perf_counter() < limit:
-                await pilot.pause(0.02)
-            print(f"STORE_READY {time.time()!r}", flush=True)
-
-    asyncio.run(main())
-
-
 CHILDREN: dict[str, Callable[..., None]] = {
     "naive": _child_naive,
     "query": _child_query,
-    "tui": _child_tui,
 }
 
 
@@ -546,7 +516,9 @@ def _run(
     if tui:
         for i in range(runs.light):
             say(f"TUI time-to-ready ({i + 1}/{runs.light})")
-            child = run_child(bench_cmd("tui", str(corpus), str(big_store)), timeout=900)
+            # The UI runs in its own process (`python -m tui.probe`): the library never imports it.
+            probe = [sys.executable, "-m", "tui.probe", str(corpus), str(big_store)]
+            child = run_child(probe, timeout=900)
             marks = dict(
                 line.split(" ", 1)
                 for line in child.stdout.splitlines()

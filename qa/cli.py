@@ -226,9 +226,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from tui.app import run_chat
+    """Open the chat UI, found through the `newsqa.ui` entry point (the library never names it)."""
+    from importlib.metadata import entry_points
 
-    run_chat(_engine(args))
+    found = [ep for ep in entry_points(group="newsqa.ui") if ep.name == "chat"]
+    if not found:
+        raise UserError("the chat UI is not installed; run: pip install -e .")
+    found[0].load()(_engine(args))
     return 0
 
 
