@@ -36,6 +36,7 @@ class Engine:
         self._retriever: HybridRetriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
         self._lock = threading.RLock()
+        self._has_rows = False
 
     @property
     def store(self) -> Store:
@@ -68,12 +69,16 @@ class Engine:
             report = ingest(self.settings, self.store, lambda: self.embedder, progress=progress)
             self._retriever = None
             self._answerer = None
+            self._has_rows = False  # recount on the next question
             return report
 
     def ensure_ingested(self, progress: ProgressCallback | None = None) -> IngestReport | None:
         """Ingest the seeds if the store is empty; None if it already had chunks."""
         with self._lock:
-            if self.store.count() > 0:
+            if self._has_rows or self.store.count() > 0:
+                self._has_rows = (
+                    True  # a store never empties by itself: count once, not per question
+                )
                 return None
             return self.ingest(progress=progress)
 
