@@ -12,7 +12,6 @@ import numpy as np
 from qa.features import (
     SoftMatcher,
     best_span,
-    coverage,
     near_answer,
     places,
     question_coverage,
@@ -351,7 +350,7 @@ class ExtractiveAnswerer:
                 n_words = len(piece.split())
                 if n_words > MAX_QUOTE_WORDS:
                     break
-                value = coverage(info.terms, set(terms(piece)), self.idf)
+                value = question_coverage(info, sentence_terms(info, piece), self.idf)
                 value += 0.5 * type_match(info, piece, self.names) + 0.002 * n_words
                 if best is None or value > best[0]:
                     best = (value, cuts[i], cuts[j])

@@ -94,11 +94,3 @@ def mentions_person(text: str, known: frozenset[str], exclude: set[str]) -> bool
         if word in known and word.lower() not in exclude:
             return True
     return False
-
-
-def has_date(text: str) -> bool:
-    return DATE_RE.search(text) is not None
-
-
-def has_number(text: str) -> bool:
-    return NUMBER_RE.search(text) is not None

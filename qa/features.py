@@ -14,9 +14,6 @@ from qa.question import QuestionInfo
 from qa.text import STOPWORDS, stem, terms, words
 
 _DATA = Path(__file__).resolve().parent / "data"
-_PLACE_AFTER = re.compile(
-    r"\b(?:in|at|to|from)\s+((?:St\.?\s+|Saint\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
-)
 
 
 @lru_cache(maxsize=1)
@@ -28,14 +25,6 @@ def places() -> frozenset[str]:
     return frozenset(
         line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     )
-
-
-def coverage(
-    qterms: tuple[str, ...], have: set[str] | frozenset[str], idf: Callable[[str], float]
-) -> float:
-    """IDF-weighted share of the question's terms that `have` contains."""
-    total = sum(idf(t) for t in qterms)
-    return sum(idf(t) for t in qterms if t in have) / total if total else 0.0
 
 
 def question_coverage(
@@ -101,7 +90,7 @@ def place_spans(text: str) -> list[tuple[int, int]]:
     """Whole-word place names: "Moscow", "St. Petersburg", "Azerbaijan’s" (not "Azerbaijani")."""
     known = places()
     spans: list[tuple[int, int]] = []
-    if known:
+    if known:  # qa/data/places.txt ships with the package
         tokens = list(re.finditer(r"[A-Z][\w.-]*(?:[’'`]s)?", text))
         i = 0
         while i < len(tokens):
@@ -118,8 +107,6 @@ def place_spans(text: str) -> list[tuple[int, int]]:
                     i = j - 1
                     break
             i += 1
-    else:
-        spans = [(m.start(1), m.end(1)) for m in _PLACE_AFTER.finditer(text)]
     return spans
 
 

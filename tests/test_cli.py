@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, copy_seeds
-
-
-def newsqa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qa", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+from conftest import PROJECT, copy_seeds, newsqa
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,10 @@ refusals and follow-ups — over the real embedder and a real Chroma store."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT
+from conftest import newsqa
 
 from qa import Chat, UserError
 from qa.engine import Engine
@@ -49,26 +46,16 @@ def test_eval_pipeline_exact_metrics_on_fixed_subset(seeded: Engine) -> None:
 
 
 def test_eval_cli_json(seeded: Engine) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qa",
-            "eval",
-            "--set",
-            str(SUBSET),
-            "--json",
-            "--no-ablations",
-            "--store",
-            str(seeded.settings.store_dir),
-            "--seeds",
-            str(seeded.settings.seeds_dir),
-        ],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=300,
+    out = newsqa(
+        "eval",
+        "--set",
+        str(SUBSET),
+        "--json",
+        "--no-ablations",
+        "--store",
+        str(seeded.settings.store_dir),
+        "--seeds",
+        str(seeded.settings.seeds_dir),
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -154,25 +141,16 @@ def test_a_year_in_the_question_prefers_articles_of_that_year(
 
 
 def test_cli_filters(seeded: Engine) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qa",
-            "ask",
-            "--json",
-            "--until",
-            "2019",
-            "--store",
-            str(seeded.settings.store_dir),
-            "--seeds",
-            str(seeded.settings.seeds_dir),
-            "Who is Azerbaijan's Minister of Defense?",
-        ],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = newsqa(
+        "ask",
+        "--json",
+        "--until",
+        "2019",
+        "--store",
+        str(seeded.settings.store_dir),
+        "--seeds",
+        str(seeded.settings.seeds_dir),
+        "Who is Azerbaijan's Minister of Defense?",
     )
     data = json.loads(out.stdout)
     assert data["found"] and {s["file"][:3] for s in data["sources"]} == {"003"}
