@@ -170,7 +170,7 @@ class ExtractiveAnswerer:
     def _total(self, info: QuestionInfo, cand: Candidate, dense: float, lexical: float) -> float:
         w = self.weights
         context = question_coverage(info, cand.chunk_terms, self.idf)
-        type_ok = float(type_match(info, cand.text, self.names))
+        type_ok = float(cand.type_ok)
         if info.kind == "list" and type_ok and not _ENUMERATION.search(cand.text):
             type_ok = 0.5  # commas alone; "such as …", "including …" or "…: a, b" is a real list
         total = (
@@ -197,6 +197,7 @@ class ExtractiveAnswerer:
         those re-scored with synonym-aware term matching."""
         if not cands:
             return []
+        cands = [replace(c, type_ok=type_match(info, c.text, self.names)) for c in cands]  # once
         lexicals = [question_coverage(info, sentence_terms(info, c.text), self.idf) for c in cands]
         cheap = sorted(
             range(len(cands)),
@@ -212,7 +213,6 @@ class ExtractiveAnswerer:
                     score=self._total(info, cand, float(d), lexical),
                     dense=float(d),
                     lexical=lexical,
-                    type_ok=type_match(info, cand.text, self.names),
                 )
             )
         scored.sort(key=lambda c: -c.score)
