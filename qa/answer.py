@@ -12,6 +12,7 @@ import numpy as np
 from qa.features import (
     SoftMatcher,
     best_span,
+    enumerates_head,
     near_answer,
     places,
     question_coverage,
@@ -90,6 +91,7 @@ class Weights:
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
     date_match: float = 0.05  # bonus (or malus) when an article's year is (not) the one asked
+    list_head: float = 0.08  # a list question's noun right before a list ("threats: a, b, c")
     prefilter: int = 14  # sentences that get their own embedding (the rest are dropped)
     rerank: int = 8  # top sentences re-scored with synonym-aware term matching
     max_passage_words: int = 70  # a sentence plus its neighbour, when only the pair answers
@@ -184,6 +186,8 @@ class ExtractiveAnswerer:
             info, cand.text, self.names
         ):
             total += w.proximity
+        if info.kind == "list" and enumerates_head(info, cand.text):
+            total += w.list_head
         date = str(cand.meta.get("date") or "")
         if info.years and date:
             total += w.date_match if int(date[:4]) in info.years else -w.date_match
@@ -329,7 +333,8 @@ class ExtractiveAnswerer:
                 overlap = max(
                     len(cand_terms & set(terms(c.text))) / max(1, len(cand_terms)) for c in chosen
                 )
-                if overlap < 0.5 and cand.type_ok:
+                # Another sentence joins only if it, too, lists the asked items by name.
+                if overlap < 0.5 and cand.type_ok and enumerates_head(info, cand.text):
                     chosen.append(cand)
         trimmed = [self._trim(c, info) for c in chosen]
         kept = trimmed[:1]

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-ablations", action="store_true", help="only the full configuration")
     p.add_argument(
-        "--failures", action="store_true", help="also list the questions answered wrongly"
+        "--failures", action="store_true", help="also list the questions answered or cited wrongly"
     )
     p.add_argument("--json", action="store_true")
 
@@ -220,7 +220,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for f in reports[0].failures():
                 print(
                     f"\n{f['id']} [{f['kind']}] {f['question']}\n  query: {f['query']}\n"
-                    f"  got:   {f['answer']}\n  gold:  {f['gold']}"
+                    f"  got:   {f['answer']}\n  cited: {', '.join(f['cited']) or '-'}\n"
+                    f"  gold:  {f['gold']} in {', '.join(f['gold_sources']) or '-'}"
                 )
     return 0
 

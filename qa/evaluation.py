@@ -33,6 +33,7 @@ NAIVE = Weights(
     require_type=False,
     proximity=0.0,
     date_match=0.0,
+    list_head=0.0,
     continuity=0.0,
     rerank=0,
 )
@@ -165,6 +166,8 @@ class Report:
         out = []
         for r in self.results:
             ok = answer_correct(r.item, r.answer) if r.item.answerable else not r.answer.found
+            if r.item.answerable and r.precise_citations < r.citations:
+                ok = False  # right words, but a cited quote is off-article or lacks the answer
             if not ok:
                 out.append(
                     {
@@ -173,7 +176,9 @@ class Report:
                         "question": r.item.question,
                         "query": r.answer.query,
                         "answer": r.answer.text,
+                        "cited": [s.file for s in r.answer.sources],
                         "gold": r.item.answers,
+                        "gold_sources": r.item.sources,
                     }
                 )
         return out

@@ -168,6 +168,22 @@ def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:
     return True
 
 
+_LIST_OPENER = re.compile(r"^(?:\W*\w+){0,5}?\s*(?::|\s[-–—]\s|,?\s+(?:such as|including)\b)")
+
+
+def enumerates_head(info: QuestionInfo, text: str) -> bool:
+    """Whether `text` names the list question's noun right before a list of them
+    ("modern *threats*: terrorism, …", "*organizations* such as the UN, …")."""
+    head = info.list_head
+    if not head:
+        return False
+    stems = {head, re.sub(r"(?:ies)$", "y", head), re.sub(r"(?:es|s)$", "", head), head[:-1]}
+    for m in re.finditer(r"[A-Za-z]+", text):
+        if m.group(0).lower() in stems and _LIST_OPENER.match(text[m.end() : m.end() + 60]):
+            return True
+    return False
+
+
 def best_span(info: QuestionInfo, text: str, names: frozenset[str]) -> tuple[int, int] | None:
     """The answer span closest to where the question's terms occur in the sentence."""
     spans = answer_spans(info, text, names)

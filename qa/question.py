@@ -57,6 +57,7 @@ class QuestionInfo:
     heads: tuple[
         str, ...
     ] = ()  # surface words naming what is asked: "budget", "appointed", "prices"
+    list_head: str = ""  # the plural noun a list question enumerates: "threats", "countries"
 
     @property
     def wants_several(self) -> bool:
@@ -151,6 +152,28 @@ def _descriptor(question: str) -> tuple[str, ...]:
     return tuple(terms(" ".join(kept)))
 
 
+_COUNT_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+
+
+def _list_head(question: str) -> str:
+    """The noun a list question asks to enumerate: "Which five *countries* signed …" (lowercase)."""
+    m = _WH_PHRASE.match(question) or re.search(
+        r"\b(?:which|what|name|list)\s+(.*)$", question, re.IGNORECASE
+    )
+    if not m:
+        return ""
+    phrase = m.group(1) if m.group(1) is not None else m.group(2)
+    for word in words(phrase or ""):
+        low = word.lower()
+        if low in _AUX or low in _IRREGULAR_PAST or (low.endswith("ed") and len(low) > 4):
+            break
+        if low in _COUNT_WORDS or low.isdigit() or low in STOPWORDS:
+            continue
+        if low.endswith("s") and not low.endswith("ss") and len(low) > 3:
+            return low
+    return ""
+
+
 _ATTRIBUTE = re.compile(
     r"^\s*(?:what|which)\s+(?:is|was|are|were)\s+(?:the\s+)?([a-z][\w-]*)\s+(?:of|for|in|at)\b",
     re.IGNORECASE,
@@ -232,4 +255,5 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         entities,
         _descriptor(question),
         _heads(question),
+        _list_head(question) if kind == "list" else "",
     )
