@@ -23,6 +23,7 @@ from qa.features import (
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences
+from qa.speakers import speaker_conflict
 from qa.text import STOPWORDS, stem, terms, words
 from qa.types import Answer, Source
 
@@ -69,6 +70,14 @@ _SCAFFOLDING = {
     "refer",
     "referred",
     "given",
+    # words that name the kind of title asked for ("what military rank does he hold")
+    "rank",
+    "title",
+    "position",
+    "post",
+    "role",
+    "job",
+    "status",
 }
 
 
@@ -150,7 +159,8 @@ class ExtractiveAnswerer:
             for start, end in split_sentences(hit.text, base):
                 key = (str(hit.meta["file"]), start)
                 text = hit.text[start - base : end - base]
-                if key in seen or len(text.split()) < 4:
+                # "Krasnov said:" only introduces a quote: on its own it supports nothing.
+                if key in seen or len(text.split()) < 4 or text.rstrip().endswith(":"):
                     continue
                 seen.add(key)
                 out.append(
@@ -292,6 +302,8 @@ class ExtractiveAnswerer:
                 continue
             if w.require_entities and self.missing_entities(info, fit):
                 continue
+            if speaker_conflict(info.speaker, fit.text, self.names):
+                continue  # "What did Krasnov say …" is not answered by what Davtyan stated
             return fit
         return None
 

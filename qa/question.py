@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import MONTHS, person_names
+from qa.speakers import asked_speaker
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
@@ -58,6 +59,7 @@ class QuestionInfo:
         str, ...
     ] = ()  # surface words naming what is asked: "budget", "appointed", "prices"
     list_head: str = ""  # the plural noun a list question enumerates: "threats", "countries"
+    speaker: str | None = None  # surname of the person whose words are asked for
 
     @property
     def wants_several(self) -> bool:
@@ -179,17 +181,32 @@ _ATTRIBUTE = re.compile(
     re.IGNORECASE,
 )
 _ABOUT = re.compile(r"\babout\s+((?:[a-z][\w-]*\s*){1,3})\??\s*$", re.IGNORECASE)
+_WH_NOUN = re.compile(
+    r"^\s*(?:what|which)\s+((?:[a-z][\w-]*\s+){1,3}?)(?:did|does|do|is|was|were|are|has|have|"
+    r"had|will|would|can|could)\b",
+    re.IGNORECASE,
+)
+_WHO_VERB = re.compile(
+    r"^\s*who\s+(?:will\s+|would\s+|might\s+|could\s+|is\s+going\s+to\s+)?([a-z]+)\b",
+    re.IGNORECASE,
+)
 _EVENT = re.compile(r"^\s*(?:when|where)\s+(?:was|were|is|are|will)\b", re.IGNORECASE)
 
 
-def _heads(question: str) -> tuple[str, ...]:
+def _heads(question: str, kind: str) -> tuple[str, ...]:
     """The words that say what is asked: the attribute ("What was the *budget* of …"), the topic
-    ("… say about *oil prices*?") or the event ("When was X *appointed* …")."""
+    ("… say about *oil prices*?"), the thing a what-question names ("What *gifts* did …") or the
+    event ("When was X *appointed* …")."""
     out: list[str] = []
     if m := _ATTRIBUTE.match(question):
         out.append(m.group(1))
     if m := _ABOUT.search(question):
         out.extend(w for w in m.group(1).split() if w.lower() not in STOPWORDS)
+    if kind == "what" and (m := _WH_NOUN.match(question)):  # "What *gifts* did …"
+        out.extend(w for w in words(m.group(1)) if w.lower() not in STOPWORDS)
+    if m := _WHO_VERB.match(question):  # "Who will *succeed* X": the verb names the event
+        if m.group(1).lower() not in _AUX and m.group(1).lower() not in STOPWORDS:
+            out.append(m.group(1))
     if _EVENT.match(question):  # "When was X appointed …": the participle names the event
         verbs = [
             w
@@ -254,6 +271,7 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         unit,
         entities,
         _descriptor(question),
-        _heads(question),
+        _heads(question, kind),
         _list_head(question) if kind == "list" else "",
+        asked_speaker(question),
     )

@@ -35,9 +35,11 @@ def test_eval_pipeline_exact_metrics_on_fixed_subset(seeded: Engine) -> None:
     assert (full["hit@1"], full["hit@3"], full["mrr"]) == (1.0, 1.0, 1.0)
     assert full["answer_accuracy"] == 0.8889  # 8 of 9 answerable: the paraphrase q047 is missed
     assert [f["id"] for f in reports[0].failures()] == ["q047"]
-    assert full["refusal_recall"] == 1.0 and full["false_refusal_rate"] == 0.0
+    # q047 asks for "tokens of gratitude", a word no article uses and no sentence resembles: it
+    # is refused rather than answered with a wrong quote, so every citation given is precise.
+    assert full["refusal_recall"] == 1.0 and full["false_refusal_rate"] == 0.1111
     assert full["followup_accuracy"] == 1.0
-    assert full["citation_precision"] == 0.8889
+    assert full["citation_precision"] == 1.0
     assert full["max_words"] <= 80
     by_name = {r.name: r.metrics() for r in reports}
     assert set(by_name) == {"hybrid + answer selection", "dense only", "BM25 only", "hybrid"}

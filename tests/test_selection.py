@@ -1,0 +1,139 @@
+"""Which sentence answers: speakers, list sentences, quote introductions, unknown asked things."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.engine import Engine
+from qa.features import enumerates_head
+from qa.question import analyse
+from qa.speakers import asked_speaker, sentence_speakers, speaker_conflict
+
+NAMES = frozenset({"Artur", "Davtyan", "Igor", "Krasnov", "Kamran", "Aliyev"})
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker"),
+    [
+        ("What did Krasnov say no country can tackle alone?", "krasnov"),
+        ("What did Igor Krasnov stress about cooperation?", "krasnov"),
+        ("According to Kamran Aliyev, what happened to the territories?", "aliyev"),
+        ("What does Yerevan's top prosecutor say yields proof?", None),  # a title, not a name
+        ("Who presented certificates of appreciation?", None),
+    ],
+)
+def test_the_asked_speaker_is_the_named_person(question: str, speaker: str | None) -> None:
+    assert asked_speaker(question) == speaker
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speakers"),
+    [
+        (
+            "Davtyan welcomed Krasnov to the Office of Armenia and stated that the visit",
+            {"davtyan"},
+        ),
+        (
+            "This is what Prosecutor General of Armenia Artur Davtyan said during his meeting "
+            "with Prosecutor General of the Russian Federation Igor Krasnov today.",
+            {"davtyan"},
+        ),
+        ("Highly appreciating the contribution of the President, Davtyan stated that", {"davtyan"}),
+        ("Krasnov voiced hope that the involvement will lead to peace.", {"krasnov"}),
+        ("“The meeting with Krasnov focused on friendship,” the report said.", set()),
+        ("No state is capable of fighting transnational crime alone.", set()),
+    ],
+)
+def test_a_sentence_speaker_is_the_subject_of_its_speech_verb(
+    sentence: str, speakers: set[str]
+) -> None:
+    assert sentence_speakers(sentence, NAMES) == speakers
+
+
+def test_a_speaker_conflict_needs_somebody_else_speaking() -> None:
+    davtyan = "Davtyan welcomed Krasnov and stated that the visit matters."
+    assert speaker_conflict("krasnov", davtyan, NAMES)
+    assert not speaker_conflict("davtyan", davtyan, NAMES)
+    assert not speaker_conflict("krasnov", "No state can fight crime alone.", NAMES)
+    assert not speaker_conflict(None, davtyan, NAMES)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "lists"),
+    [
+        ("Which modern threats did Krasnov name?", "combat modern threats: terrorism, fraud", True),
+        (
+            "Which international organizations did he name?",
+            "organizations such as the UN, the CIS",
+            True,
+        ),
+        (
+            "Which international organizations did he name?",
+            "the fight against organized crime, including cybercrime, fraud",
+            False,
+        ),
+        (
+            "Which manifestations of organized crime were discussed?",
+            "various manifestations of organized crime, including terrorism, corruption",
+            True,
+        ),
+        ("Which three leaders met in Moscow?", "the leaders met in Moscow on Monday.", False),
+    ],
+)
+def test_a_list_sentence_names_the_asked_noun_before_its_items(
+    question: str, sentence: str, lists: bool
+) -> None:
+    assert enumerates_head(analyse(question), sentence) is lists
+
+
+def test_a_list_answer_does_not_add_another_articles_sentence(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "Which modern threats did Krasnov say the prosecutors of Russia, Azerbaijan and "
+        "Armenia must combat?"
+    )
+    assert [s.file[:3] for s in answer.sources] == ["002"]
+    assert "modern threats: terrorism, corruption, cybercrime" in answer.sources[0].quote
+
+
+def test_a_list_answer_prefers_the_sentence_that_lists_the_asked_noun(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "Which international organizations did Krasnov name as frameworks in which the Russian, "
+        "Azerbaijani and Armenian prosecutors cooperate?"
+    )
+    assert [s.file[:3] for s in answer.sources] == ["002"]
+    assert "international organizations such as the UN" in answer.sources[0].quote
+
+
+def test_what_one_person_stated_is_not_quoted_for_another(seeded: Engine) -> None:
+    tail = "state about the organizing of his visit during the post-war period?"
+    davtyan = seeded.ask(f"What did Davtyan {tail}")
+    assert davtyan.found and "Davtyan welcomed Krasnov" in davtyan.sources[0].quote
+    krasnov = seeded.ask(f"What did Krasnov {tail}")
+    assert all("Davtyan welcomed Krasnov" not in s.quote for s in krasnov.sources)
+
+
+def test_a_quote_introduction_is_never_a_candidate(seeded: Engine) -> None:
+    question = "What did Krasnov say when welcoming the foreign guests?"
+    retriever, answerer = seeded.retriever, seeded.answerer
+    hits = retriever.retrieve(question, retriever.embed_query(question), 19, None)
+    texts = [c.text for c in answerer.candidates(hits)]
+    assert any(t.startswith("“I am sincerely glad") for t in texts)  # the quote itself is there
+    assert not any(t.rstrip().endswith(":") for t in texts)
+    assert all(not s.quote.rstrip().endswith(":") for s in seeded.ask(question).sources)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What gifts did Krasnov hand to his guests?",  # "gifts": no article uses the word
+        "Who will succeed Igor Krasnov as Russia's Prosecutor General?",  # nor "succeed"
+    ],
+)
+def test_an_asked_thing_no_article_names_is_refused(seeded: Engine, question: str) -> None:
+    answer = seeded.ask(question)
+    assert not answer.found and answer.sources == []
+
+
+def test_a_title_word_in_the_question_is_not_required_verbatim(seeded: Engine) -> None:
+    answer = seeded.ask("What military rank does Zakir Hasanov hold?")
+    assert answer.found and "Colonel General" in answer.text
