@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.entities import person_names
 from qa.features import (
     SoftMatcher,
     best_span,
@@ -32,6 +33,7 @@ MAX_QUOTE_WORDS = 45
 MAX_ANSWER_WORDS = 80
 _ENUMERATION = re.compile(r"\bsuch as\b|\bincluding\b|:\s*\w+,")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
+_PRONOUN_START = re.compile(r"^\W*(?:He|She|His|Her)\b")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 # Words that frame the kind of answer wanted rather than its content ("which city", "what date").
 _SCAFFOLDING = {
@@ -121,6 +123,16 @@ class Candidate:
     dense: float = 0.0
     lexical: float = 0.0
     type_ok: bool = False
+    antecedent: frozenset[str] = frozenset()  # terms of the person a leading "He"/"She" means
+
+
+def _antecedent(text: str, before: str) -> frozenset[str]:
+    """For a sentence opening with "He"/"She", the terms of the previous sentence's first person
+    ("… Valery Petrov also said …. *He* stressed …" → valery, petrov)."""
+    if not _PRONOUN_START.match(text):
+        return frozenset()
+    named = person_names(before)
+    return frozenset(terms(named[0][2])) if named else frozenset()
 
 
 class ExtractiveAnswerer:
@@ -156,16 +168,27 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[: self.max_chunks]):
             base = int(hit.meta["start"])
             chunk_terms = frozenset(terms(hit.text))
+            previous = ""
             for start, end in split_sentences(hit.text, base):
                 key = (str(hit.meta["file"]), start)
                 text = hit.text[start - base : end - base]
+                before, previous = previous, text
                 # "Krasnov said:" only introduces a quote: on its own it supports nothing.
                 if key in seen or len(text.split()) < 4 or text.rstrip().endswith(":"):
                     continue
                 seen.add(key)
                 out.append(
                     Candidate(
-                        rank, hit.meta, start, end, text, chunk_terms, hit.text, base, hit.dense
+                        rank,
+                        hit.meta,
+                        start,
+                        end,
+                        text,
+                        chunk_terms,
+                        hit.text,
+                        base,
+                        hit.dense,
+                        antecedent=_antecedent(text, before),
                     )
                 )
         return out
@@ -178,6 +201,11 @@ class ExtractiveAnswerer:
             for i, vector in zip(missing, vectors, strict=True):
                 self._vectors[keys[i]] = vector
         return np.stack([self._vectors[k] for k in keys])
+
+    @staticmethod
+    def _have(info: QuestionInfo, cand: Candidate) -> set[str]:
+        """The sentence's terms, plus the person its leading pronoun refers to."""
+        return sentence_terms(info, cand.text) | cand.antecedent
 
     def _total(self, info: QuestionInfo, cand: Candidate, dense: float, lexical: float) -> float:
         w = self.weights
@@ -212,7 +240,7 @@ class ExtractiveAnswerer:
         if not cands:
             return []
         cands = [replace(c, type_ok=type_match(info, c.text, self.names)) for c in cands]  # once
-        lexicals = [question_coverage(info, sentence_terms(info, c.text), self.idf) for c in cands]
+        lexicals = [question_coverage(info, self._have(info, c), self.idf) for c in cands]
         cheap = sorted(
             range(len(cands)),
             key=lambda i: -self._total(info, cands[i], cands[i].chunk_dense, lexicals[i]),
@@ -233,7 +261,7 @@ class ExtractiveAnswerer:
         head = scored[: self.weights.rerank]
         self.soft.prefetch([info.text, *(c.text for c in head)])  # one model call, not one each
         for k, cand in enumerate(head):
-            have = sentence_terms(info, cand.text)
+            have = self._have(info, cand)
             soft = soft_coverage(info, cand.text, have, self.idf, self.soft)
             if soft > cand.lexical:
                 head[k] = replace(
@@ -260,7 +288,7 @@ class ExtractiveAnswerer:
 
     def missing_entities(self, info: QuestionInfo, cand: Candidate) -> list[str]:
         """Names in the question (known to the articles) that the sentence's chunk never uses."""
-        have = sentence_terms(info, cand.text)
+        have = self._have(info, cand)
         file = str(cand.meta.get("file"))
         return [
             t

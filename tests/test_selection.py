@@ -137,3 +137,12 @@ def test_an_asked_thing_no_article_names_is_refused(seeded: Engine, question: st
 def test_a_title_word_in_the_question_is_not_required_verbatim(seeded: Engine) -> None:
     answer = seeded.ask("What military rank does Zakir Hasanov hold?")
     assert answer.found and "Colonel General" in answer.text
+
+
+def test_a_sentence_opening_with_he_is_about_the_previous_sentences_person(
+    seeded: Engine,
+) -> None:
+    # "… Valery Petrov also said …. He stressed the significance of … bilateral meetings …"
+    answer = seeded.ask("What did Valery Petrov stress about the bilateral meetings?")
+    assert answer.found and answer.sources[0].quote.startswith("He stressed the significance")
+    assert "military representatives" in answer.text
