@@ -322,6 +322,14 @@ class ExtractiveAnswerer:
             return None
         w = self.weights
         typed = w.require_type and info.kind in ("who", "when", "number", "where")
+        if info.kind == "list" and w.list_head:  # the sentence that lists the asked noun, if near
+            for cand in ranked:
+                if cand.score < ranked[0].score - w.fallback_margin:
+                    break
+                if enumerates_head(info, cand.text) and not (
+                    w.require_entities and self.missing_entities(info, cand)
+                ):
+                    return cand
         for cand in ranked:
             if cand.score < ranked[0].score - w.fallback_margin:
                 break
