@@ -469,8 +469,11 @@ def _source(n: int, quote: str, file: str = "a.txt") -> Source:
 
 def test_answer_markdown_is_literal_but_keeps_qa_emphasis() -> None:
     quote = "Jane Doe met [bold]x[/] `x` <b>y</b> # z at 1. the * bar"
-    answer = Answer("Who?", "Jane **Doe** met [bold]x[/] `x` <b>y</b> # z at 1. the * bar [1] [7]",
-                    [_source(1, quote)])
+    answer = Answer(
+        "Who?",
+        "Jane **Doe** met [bold]x[/] `x` <b>y</b> # z at 1. the * bar [1] [7]",
+        [_source(1, quote)],
+    )
     assert emphasis_parts(answer)[:2] == [("Jane ", False), ("Doe", True)]
     md = answer_markdown(answer)
     assert "**Doe**" in md and "[\\[1\\]](source:1)" in md and "\\[7\\]" in md
