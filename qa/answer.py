@@ -317,19 +317,13 @@ class ExtractiveAnswerer:
         return self.unsupported(info, best) < w.max_unsupported
 
     def best(self, info: QuestionInfo, ranked: list[Candidate]) -> Candidate | None:
-        """The top sentence; a typed question (who/when/…) takes the top one of the right type."""
+        """The top sentence that fits, among those near the top score: a typed question
+        (who/when/…) takes one of the right type, a list question one that lists the asked noun."""
         if not ranked:
             return None
         w = self.weights
         typed = w.require_type and info.kind in ("who", "when", "number", "where")
-        if info.kind == "list" and w.list_head:  # the sentence that lists the asked noun, if near
-            for cand in ranked:
-                if cand.score < ranked[0].score - w.fallback_margin:
-                    break
-                if enumerates_head(info, cand.text) and not (
-                    w.require_entities and self.missing_entities(info, cand)
-                ):
-                    return cand
+        fits = []
         for cand in ranked:
             if cand.score < ranked[0].score - w.fallback_margin:
                 break
@@ -340,8 +334,12 @@ class ExtractiveAnswerer:
                 continue
             if speaker_conflict(info.speaker, fit.text, self.names):
                 continue  # "What did Krasnov say …" is not answered by what Davtyan stated
-            return fit
-        return None
+            fits.append(fit)
+        if info.kind == "list" and w.list_head:
+            listing = next((c for c in fits if enumerates_head(info, c.text)), None)
+            if listing is not None:
+                return listing
+        return fits[0] if fits else None
 
     def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:
         """`cand` itself if of the right type, else it joined with an adjacent sentence that is."""

@@ -138,6 +138,17 @@ _WH_PHRASE = re.compile(
 )
 
 
+def _before_verb(phrase: str) -> list[str]:
+    """The words of a wh-phrase up to its verb: "Azerbaijani minister met …" → the first two."""
+    kept: list[str] = []
+    for word in words(phrase):
+        low = word.lower()
+        if low in _AUX or low in _IRREGULAR_PAST or (low.endswith("ed") and len(low) > 4):
+            break
+        kept.append(word)
+    return kept
+
+
 def _descriptor(question: str) -> tuple[str, ...]:
     """Terms of the wh-phrase: "Which Azerbaijani minister met …" → azerbaijan, minister."""
     m = _WH_PHRASE.match(question)
@@ -145,13 +156,7 @@ def _descriptor(question: str) -> tuple[str, ...]:
         return ()
     if m.group(2) is not None:
         return tuple(terms(m.group(2)))
-    kept: list[str] = []
-    for word in words(m.group(1)):
-        low = word.lower()
-        if low in _AUX or low in _IRREGULAR_PAST or (low.endswith("ed") and len(low) > 4):
-            break
-        kept.append(word)
-    return tuple(terms(" ".join(kept)))
+    return tuple(terms(" ".join(_before_verb(m.group(1)))))
 
 
 _COUNT_WORDS = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
@@ -165,10 +170,8 @@ def _list_head(question: str) -> str:
     if not m:
         return ""
     phrase = m.group(1) if m.group(1) is not None else m.group(2)
-    for word in words(phrase or ""):
+    for word in _before_verb(phrase or ""):
         low = word.lower()
-        if low in _AUX or low in _IRREGULAR_PAST or (low.endswith("ed") and len(low) > 4):
-            break
         if low in _COUNT_WORDS or low.isdigit() or low in STOPWORDS:
             continue
         if low.endswith("s") and not low.endswith("ss") and len(low) > 3:
