@@ -24,7 +24,7 @@ from qa.features import (
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences
-from qa.speakers import speaker_conflict
+from qa.speakers import BACK_REFERENCE, ROLE_NOUNS, speaker_clauses, speaker_conflict
 from qa.text import STOPWORDS, stem, terms, words
 from qa.types import Answer, Source
 
@@ -103,6 +103,7 @@ class Weights:
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
     date_match: float = 0.05  # bonus (or malus) when an article's year is (not) the one asked
     list_head: float = 0.08  # a list question's noun right before a list ("threats: a, b, c")
+    speaker_role: float = 0.06  # the sentence's speaker holds the asked title ("chief prosecutor")
     prefilter: int = 14  # sentences that get their own embedding (the rest are dropped)
     rerank: int = 8  # top sentences re-scored with synonym-aware term matching
     max_passage_words: int = 70  # a sentence plus its neighbour, when only the pair answers
@@ -124,6 +125,7 @@ class Candidate:
     lexical: float = 0.0
     type_ok: bool = False
     antecedent: frozenset[str] = frozenset()  # terms of the person a leading "He"/"She" means
+    attribution: str = ""  # the next sentence, when it says who said this ("This is what X said")
 
 
 def _antecedent(text: str, before: str) -> frozenset[str]:
@@ -147,9 +149,11 @@ class ExtractiveAnswerer:
         known: Callable[[str], bool] = lambda term: True,
         names: frozenset[str] = frozenset(),
         article_has: Callable[[str, str], bool] = lambda file, term: False,
+        article_text: Callable[[str], str] = lambda file: "",
         max_chunks: int = 32,
     ) -> None:
         self.article_has = article_has
+        self.article_text = article_text
         self.embed = embed
         self.idf = idf
         self.known = known
@@ -168,11 +172,13 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(hits[: self.max_chunks]):
             base = int(hit.meta["start"])
             chunk_terms = frozenset(terms(hit.text))
-            previous = ""
-            for start, end in split_sentences(hit.text, base):
+            spans = split_sentences(hit.text, base)
+            sentences = [hit.text[s - base : e - base] for s, e in spans]
+            for i, (start, end) in enumerate(spans):
                 key = (str(hit.meta["file"]), start)
-                text = hit.text[start - base : end - base]
-                before, previous = previous, text
+                text = sentences[i]
+                before = sentences[i - 1] if i else ""
+                after = sentences[i + 1] if i + 1 < len(sentences) else ""
                 # "Krasnov said:" only introduces a quote: on its own it supports nothing.
                 if key in seen or len(text.split()) < 4 or text.rstrip().endswith(":"):
                     continue
@@ -189,6 +195,7 @@ class ExtractiveAnswerer:
                         base,
                         hit.dense,
                         antecedent=_antecedent(text, before),
+                        attribution=after if BACK_REFERENCE.match(after) else "",
                     )
                 )
         return out
@@ -267,7 +274,44 @@ class ExtractiveAnswerer:
                 head[k] = replace(
                     cand, lexical=soft, score=self._total(info, cand, cand.dense, soft)
                 )
+        if info.role and self.weights.speaker_role:  # "How did the chief prosecutor describe …"
+            head = [
+                replace(c, score=c.score + self.weights.speaker_role)
+                if self.role_fit(info, c) > 0
+                else c
+                for c in head
+            ]
         return sorted(head, key=lambda c: -c.score) + scored[len(head) :]
+
+    def role_fit(self, info: QuestionInfo, cand: Candidate) -> int:
+        """1 if a speaker of the sentence holds the asked title, -1 if its speakers are known to
+        hold only others ("the minister of defense noted" for a prosecutor), 0 if unknown."""
+        if not info.role:
+            return 0
+        verdict = 0
+        for clause in speaker_clauses(cand.text, cand.attribution):
+            evidence = self._speaker_titles(clause, str(cand.meta.get("file")), cand.chunk_text)
+            if not evidence:
+                continue
+            if len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(info.role):
+                return 1
+            verdict = -1
+        return verdict
+
+    def _speaker_titles(self, clause: str, file: str, chunk_text: str) -> str:
+        """What a speaker clause's speaker is called: the clause, plus the words before the
+        speaker's name wherever the article names them ("Prosecutor-General Kamran Aliyev")."""
+        people = [n for _, _, n in person_names(clause)] or [
+            w for w in re.findall(r"[A-Z][a-z]+", clause) if w in self.names
+        ]
+        if people:
+            text = self.article_text(file) or chunk_text
+            before = [
+                text[max(0, m.start() - 60) : m.start()]
+                for m in re.finditer(rf"\b{re.escape(people[0])}\b", text)
+            ]
+            return " ".join([clause, *before])
+        return clause if any(w.lower() in ROLE_NOUNS for w in words(clause)) else ""
 
     def unsupported(self, info: QuestionInfo, cand: Candidate) -> float:
         """IDF share of the question made of words the articles never use and the sentence lacks."""
@@ -318,7 +362,23 @@ class ExtractiveAnswerer:
 
     def best(self, info: QuestionInfo, ranked: list[Candidate]) -> Candidate | None:
         """The top sentence that fits, among those near the top score: a typed question
-        (who/when/…) takes one of the right type, a list question one that lists the asked noun."""
+        (who/when/…) takes one of the right type, a list question one that lists the asked noun.
+
+        A sentence where somebody other than the asked speaker speaks is no competitor at all
+        ("What did Krasnov say …" vs "Davtyan … stated …"), so it does not set the margin.
+        """
+        if info.speaker or info.role:
+            kept = [c for c in ranked if not self._other_speaker(info, c)]
+            if kept and ranked and kept[0] is not ranked[0]:
+                # The wrong speaker's sentence matched best; the next one must be as close in
+                # meaning, or hold the question's content words, or it is about something else.
+                nearest = kept[0]
+                if (
+                    nearest.dense < ranked[0].dense - 0.05
+                    and self._content_coverage(info, nearest) < 0.5
+                ):
+                    return None
+            ranked = kept
         if not ranked:
             return None
         w = self.weights
@@ -332,14 +392,27 @@ class ExtractiveAnswerer:
                 continue
             if w.require_entities and self.missing_entities(info, fit):
                 continue
-            if speaker_conflict(info.speaker, fit.text, self.names):
-                continue  # "What did Krasnov say …" is not answered by what Davtyan stated
             fits.append(fit)
         if info.kind == "list" and w.list_head:
             listing = next((c for c in fits if enumerates_head(info, c.text)), None)
             if listing is not None:
                 return listing
         return fits[0] if fits else None
+
+    def _content_coverage(self, info: QuestionInfo, cand: Candidate) -> float:
+        """IDF share of the question's terms, less its names and the asked speaker's title, that
+        the sentence uses."""
+        aside = set(info.entities) | {stem(w) for w in info.role} | {info.speaker or ""}
+        content = [t for t in info.terms if t not in aside]
+        total = sum(self.idf(t) for t in content)
+        have = self._have(info, cand)
+        return sum(self.idf(t) for t in content if t in have) / total if total else 1.0
+
+    def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
+        return (
+            speaker_conflict(info.speaker, cand.text, self.names, cand.attribution)
+            or self.role_fit(info, cand) < 0
+        )
 
     def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:
         """`cand` itself if of the right type, else it joined with an adjacent sentence that is."""

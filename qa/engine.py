@@ -100,6 +100,7 @@ class Engine:
                     known=self.retriever.bm25.idf.__contains__,
                     names=self.retriever.names,
                     article_has=self.retriever.article_has,
+                    article_text=self.retriever.article_text,
                 )
             return self._answerer
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import MONTHS, person_names
-from qa.speakers import asked_speaker
+from qa.speakers import asked_role, asked_speaker
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
@@ -60,6 +60,7 @@ class QuestionInfo:
     ] = ()  # surface words naming what is asked: "budget", "appointed", "prices"
     list_head: str = ""  # the plural noun a list question enumerates: "threats", "countries"
     speaker: str | None = None  # surname of the person whose words are asked for
+    role: tuple[str, ...] = ()  # what the asked speaker is, when a title stands for a name
 
     @property
     def wants_several(self) -> bool:
@@ -277,4 +278,5 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         _heads(question, kind),
         _list_head(question) if kind == "list" else "",
         asked_speaker(question),
+        asked_role(question),
     )

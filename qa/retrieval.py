@@ -62,6 +62,15 @@ class HybridRetriever:
             return True
         return term in terms(self._titles.get(file, ""))
 
+    def article_text(self, file: str) -> str:
+        """The stored chunks of `file`, in order (overlaps repeated): for looking names up."""
+        fid = self._file_index.get(file)
+        if fid is None:
+            return ""
+        rows = np.flatnonzero(self._row_file == fid)
+        ordered = sorted(rows, key=lambda r: int(self.metas[r].get("start", 0)))
+        return "\n".join(self.texts[r] for r in ordered)
+
     def __len__(self) -> int:
         return len(self.ids)
 

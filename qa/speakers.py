@@ -36,17 +36,72 @@ def asked_speaker(question: str) -> str | None:
     return _surname(m.group(1) or m.group(2))
 
 
-def sentence_speakers(text: str, names: frozenset[str]) -> set[str]:
-    """Surnames of the people a sentence has speaking ("Davtyan … stated that …").
+_ROLE_ASKED = re.compile(
+    rf"\b(?:did|does|do|has|had|will|would)\s+((?:[\w’'-]+\s+){{1,5}}?)(?:{_SPEECH_ASKED})\b"
+    r"|\baccording\s+to\s+([^,?]+)",
+    re.IGNORECASE,
+)
+ROLE_NOUNS = frozenset(
+    """prosecutor minister president ambassador envoy chief head leader spokesman spokeswoman
+    spokesperson official diplomat general governor mayor secretary chairman commander director
+    premier judge""".split()
+)
+_RANK_WORDS = frozenset("chief top head senior leading deputy".split())
 
-    The speaker is the first known name of the clause before the speech verb; a clause starts
-    at the sentence start, after a comma, semicolon or colon, or at a quotation mark.
+
+def asked_role(question: str) -> tuple[str, ...]:
+    """The words saying what the asked speaker is, when a title stands for a name:
+    "What does Yerevan's top *prosecutor* say …", "According to the *defence* chief, …"."""
+    m = _ROLE_ASKED.search(question)
+    if not m:
+        return ()
+    phrase = m.group(1) or m.group(2)
+    found = re.findall(r"[A-Za-z’'-]+", phrase)
+    if any(w[0].isupper() for w in found[1:] if w.lower() not in ROLE_NOUNS) and not any(
+        w.lower() in ROLE_NOUNS for w in found
+    ):
+        return ()  # a name ("did Igor Krasnov say"): `asked_speaker` covers it
+    low = [w.lower() for w in found]
+    if not any(w in ROLE_NOUNS for w in low):
+        return ()
+    return tuple(
+        w
+        for w, surface in zip(low, found, strict=True)
+        if not surface[0].isupper()  # "Yerevan's", "Azerbaijani": where, not what
+        and w not in _RANK_WORDS
+        and w not in ("the", "a", "an", "of", "from", "in", "to", "s")
+    )
+
+
+BACK_REFERENCE = re.compile(
+    r"^\W*(?:this|that|these|those|such)\s+(?:is|was|are|were)\s+(?:what|how)\b", re.IGNORECASE
+)
+
+
+def speaker_clauses(text: str, attribution: str = "") -> list[str]:
+    """The clause before each speech verb of a sentence: where its speaker is named.
+
+    A clause starts at the sentence start, after a comma, semicolon or colon, or at a
+    quotation mark. "This is what X said" speaks for the sentence before it, not for itself:
+    pass it as that sentence's `attribution`.
     """
-    out: set[str] = set()
+    if BACK_REFERENCE.match(text):
+        text = ""
+    if attribution and BACK_REFERENCE.match(attribution):
+        text = f"{text} {attribution}"
+    out = []
     for verb in _SPEECH_VERB.finditer(text):
         before = text[: verb.start()]
         starts = [m.end() for m in _CLAUSE_START.finditer(before)]
-        clause = before[starts[-1] :] if starts else before
+        out.append(before[starts[-1] :] if starts else before)
+    return out
+
+
+def sentence_speakers(text: str, names: frozenset[str], attribution: str = "") -> set[str]:
+    """Surnames of the people a sentence has speaking ("Davtyan … stated that …"): the first
+    known name of each speaker clause."""
+    out: set[str] = set()
+    for clause in speaker_clauses(text, attribution):
         full = person_names(clause)
         first_known = next((w for w in _CAPITALISED.findall(clause) if w in names), None)
         if full and (first_known is None or clause.find(full[0][2]) <= clause.find(first_known)):
@@ -56,9 +111,11 @@ def sentence_speakers(text: str, names: frozenset[str]) -> set[str]:
     return out
 
 
-def speaker_conflict(question_speaker: str | None, text: str, names: frozenset[str]) -> bool:
+def speaker_conflict(
+    question_speaker: str | None, text: str, names: frozenset[str], attribution: str = ""
+) -> bool:
     """True when the question asks what X said and the sentence has only others speaking."""
     if not question_speaker:
         return False
-    speakers = sentence_speakers(text, names)
+    speakers = sentence_speakers(text, names, attribution)
     return bool(speakers) and question_speaker not in speakers
