@@ -24,12 +24,18 @@ from qa.features import (
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences
-from qa.speakers import BACK_REFERENCE, ROLE_NOUNS, speaker_clauses, speaker_conflict
-from qa.text import STOPWORDS, stem, terms, words
+from qa.speakers import (
+    BACK_REFERENCE,
+    ROLE_NOUNS,
+    sentence_speakers,
+    speaker_clauses,
+    speaker_conflict,
+)
+from qa.text import STOPWORDS, countries_in, stem, terms, words
 from qa.types import Answer, Source
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
-MAX_QUOTE_WORDS = 45
+MAX_QUOTE_WORDS = 55
 MAX_ANSWER_WORDS = 80
 _ENUMERATION = re.compile(r"\bsuch as\b|\bincluding\b|:\s*\w+,")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
@@ -293,8 +299,12 @@ class ExtractiveAnswerer:
             evidence = self._speaker_titles(clause, str(cand.meta.get("file")), cand.chunk_text)
             if not evidence:
                 continue
-            if len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(info.role):
-                return 1
+            titled = len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(
+                info.role
+            )
+            theirs = countries_in(evidence)
+            if titled and not (info.role_countries and theirs and not info.role_countries & theirs):
+                return 1  # the right title, and not another country's ("the Turkmen prosecutor")
             verdict = -1
         return verdict
 
@@ -370,12 +380,13 @@ class ExtractiveAnswerer:
         if info.speaker or info.role:
             kept = [c for c in ranked if not self._other_speaker(info, c)]
             if kept and ranked and kept[0] is not ranked[0]:
-                # The wrong speaker's sentence matched best; the next one must be as close in
-                # meaning, or hold the question's content words, or it is about something else.
+                # The wrong speaker's sentence matched best. The next one must be as close in
+                # meaning, or be the asked speaker's and hold the question's content words;
+                # otherwise it is about something else.
                 nearest = kept[0]
-                if (
-                    nearest.dense < ranked[0].dense - 0.05
-                    and self._content_coverage(info, nearest) < 0.5
+                if nearest.dense < ranked[0].dense - 0.05 and not (
+                    self._asked_speaker_speaks(info, nearest)
+                    and self._content_coverage(info, nearest) >= 0.5
                 ):
                     return None
             ranked = kept
@@ -407,6 +418,11 @@ class ExtractiveAnswerer:
         total = sum(self.idf(t) for t in content)
         have = self._have(info, cand)
         return sum(self.idf(t) for t in content if t in have) / total if total else 1.0
+
+    def _asked_speaker_speaks(self, info: QuestionInfo, cand: Candidate) -> bool:
+        if info.speaker:
+            return info.speaker in sentence_speakers(cand.text, self.names, cand.attribution)
+        return self.role_fit(info, cand) > 0
 
     def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
         return (

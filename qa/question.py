@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import MONTHS, person_names
-from qa.speakers import asked_role, asked_speaker
+from qa.speakers import asked_role, asked_role_countries, asked_speaker
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
@@ -61,6 +61,7 @@ class QuestionInfo:
     list_head: str = ""  # the plural noun a list question enumerates: "threats", "countries"
     speaker: str | None = None  # surname of the person whose words are asked for
     role: tuple[str, ...] = ()  # what the asked speaker is, when a title stands for a name
+    role_countries: frozenset[str] = frozenset()  # whose that title is ("Yerevan's" → armenia)
 
     @property
     def wants_several(self) -> bool:
@@ -279,4 +280,5 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         _list_head(question) if kind == "list" else "",
         asked_speaker(question),
         asked_role(question),
+        asked_role_countries(question),
     )

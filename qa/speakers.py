@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from qa.entities import person_names
+from qa.text import countries_in, place_words, stem
 
 _SPEECH_ASKED = (
     r"say|said|note|noted|stress|stressed|state|stated|add|added|tell|told|claim|claimed|"
@@ -13,12 +14,12 @@ _SPEECH_ASKED = (
 )
 _ASKED = re.compile(
     rf"\b(?:did|does|do|has|had|will|would)\s+((?:[A-Z][\w’'-]+\s+){{0,3}}[A-Z][\w’'-]+)\s+"
-    rf"(?:{_SPEECH_ASKED})\b|\b(?i:according)\s+to\s+((?:[A-Z][\w’'-]+\s+){{0,3}}[A-Z][\w’'-]+)"
+    rf"(?:{_SPEECH_ASKED})\b|\b(?i:according)\s+to\s+((?:[A-Z][\w’'-]+\s+){{0,3}}[A-Z][\w’'-]+)\s*[,?]"
 )
 _SPEECH_VERB = re.compile(
     r"\b(?:said|says|stated|states|noted|notes|stressed|stresses|added|adds|emphasi[sz]ed|told|"
     r"voiced|expressed|reaffirmed|underlined|underscored|announced|declared|remarked|argued|"
-    r"claimed|explained|recalled|spoke|mentioned|warned|insisted|pointed out)\b"
+    r"claimed|explained|recalled|spoke|mentioned|warned|insisted|pointed out|reported)\b"
 )
 _CLAUSE_START = re.compile(r"[,;:]\s+|[“”\"]")
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?")
@@ -33,7 +34,8 @@ def asked_speaker(question: str) -> str | None:
     m = _ASKED.search(question)
     if not m:
         return None
-    return _surname(m.group(1) or m.group(2))
+    name = _surname(m.group(1) or m.group(2))
+    return None if stem(name) in place_words() else name  # "What did Moscow say": not a person
 
 
 _ROLE_ASKED = re.compile(
@@ -49,28 +51,35 @@ ROLE_NOUNS = frozenset(
 _RANK_WORDS = frozenset("chief top head senior leading deputy".split())
 
 
+def _role_phrase(question: str) -> str:
+    """The words naming the asked speaker when a title stands for a name ("Yerevan's top
+    prosecutor", "the envoy from Tehran"); empty for a name or when no title is asked."""
+    m = _ROLE_ASKED.search(question)
+    if not m:
+        return ""
+    phrase = str(m.group(1) or m.group(2))
+    found = re.findall(r"[A-Za-z’'-]+", phrase)
+    if not any(w.lower() in ROLE_NOUNS for w in found):
+        return ""  # a name ("did Igor Krasnov say"): `asked_speaker` covers it
+    return phrase
+
+
 def asked_role(question: str) -> tuple[str, ...]:
     """The words saying what the asked speaker is, when a title stands for a name:
     "What does Yerevan's top *prosecutor* say …", "According to the *defence* chief, …"."""
-    m = _ROLE_ASKED.search(question)
-    if not m:
-        return ()
-    phrase = m.group(1) or m.group(2)
-    found = re.findall(r"[A-Za-z’'-]+", phrase)
-    if any(w[0].isupper() for w in found[1:] if w.lower() not in ROLE_NOUNS) and not any(
-        w.lower() in ROLE_NOUNS for w in found
-    ):
-        return ()  # a name ("did Igor Krasnov say"): `asked_speaker` covers it
-    low = [w.lower() for w in found]
-    if not any(w in ROLE_NOUNS for w in low):
-        return ()
+    found = re.findall(r"[A-Za-z’'-]+", _role_phrase(question))
     return tuple(
-        w
-        for w, surface in zip(low, found, strict=True)
-        if not surface[0].isupper()  # "Yerevan's", "Azerbaijani": where, not what
-        and w not in _RANK_WORDS
-        and w not in ("the", "a", "an", "of", "from", "in", "to", "s")
+        w.lower()
+        for w in found
+        if not w[0].isupper()  # "Yerevan's", "Azerbaijani": where, not what
+        and w.lower() not in _RANK_WORDS
+        and w.lower() not in ("the", "a", "an", "of", "from", "in", "to", "s")
     )
+
+
+def asked_role_countries(question: str) -> frozenset[str]:
+    """The countries the asked title belongs to ("Yerevan's top prosecutor" → armenia)."""
+    return frozenset(countries_in(_role_phrase(question)))
 
 
 BACK_REFERENCE = re.compile(

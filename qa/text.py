@@ -38,7 +38,8 @@ _DEMONYM_ENDINGS = ("n", "ian", "i", "an", "ese", "ish")
 
 
 @lru_cache(maxsize=1)
-def _place_words() -> frozenset[str]:
+def place_words() -> frozenset[str]:
+    """Lowercase country, city and region names (qa/data/places.txt)."""
     path = Path(__file__).resolve().parent / "data" / "places.txt"
     if not path.exists():
         return frozenset()
@@ -53,7 +54,7 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 4 or w.isdigit():
         return w
-    places = _place_words()
+    places = place_words()
     if w not in places:
         for ending in _DEMONYM_ENDINGS:
             if w.endswith(ending) and w[: -len(ending)] in places:
@@ -73,3 +74,30 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Content terms: stemmed, lowercased, stopwords dropped."""
     return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
+
+
+@lru_cache(maxsize=1)
+def _place_aliases() -> dict[str, str]:
+    path = Path(__file__).resolve().parent / "data" / "place_aliases.txt"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "|" in line and not line.startswith("#"):
+            word, country = line.split("|", 1)
+            out[word.strip().lower()] = country.strip().lower()
+    return out
+
+
+def countries_in(text: str) -> set[str]:
+    """Countries that `text` names, or names by a capital or demonym ("Yerevan's" → armenia)."""
+    aliases = _place_aliases()
+    known = place_words()
+    out: set[str] = set()
+    for word in words(text):
+        low = word.lower().replace("’", "'").removesuffix("'s")
+        if low in aliases:
+            out.add(aliases[low])
+        elif (term := stem(word)) in known and word[:1].isupper():
+            out.add(aliases.get(term, term))
+    return out

@@ -7,7 +7,13 @@ import pytest
 from qa.engine import Engine
 from qa.features import enumerates_head
 from qa.question import analyse
-from qa.speakers import asked_role, asked_speaker, sentence_speakers, speaker_conflict
+from qa.speakers import (
+    asked_role,
+    asked_role_countries,
+    asked_speaker,
+    sentence_speakers,
+    speaker_conflict,
+)
 
 NAMES = frozenset({"Artur", "Davtyan", "Igor", "Krasnov", "Kamran", "Aliyev"})
 
@@ -190,3 +196,21 @@ def test_a_title_asked_is_not_answered_by_another_titles_words(seeded: Engine) -
     # Only the defence minister speaks of army reforms; the next-best sentence is off-topic.
     refused = seeded.ask("What did the Russian prosecutor say about the reforms in the army?")
     assert not refused.found and refused.sources == []
+
+
+def test_another_countrys_title_is_not_the_asked_one(seeded: Engine) -> None:
+    # Only the Azerbaijani Prosecutor General's Office reported on the Caspian declaration.
+    assert asked_role_countries("What did the Turkmen prosecutor general say?") == {"turkmenistan"}
+    answer = seeded.ask(
+        "What did the Turkmen prosecutor general say about the Caspian declaration?"
+    )
+    assert not answer.found and answer.sources == []
+    envoy = seeded.ask("What did the envoy from Tehran say about the border?")  # Tehran → Iran
+    assert envoy.found and "Jalali" in envoy.sources[0].quote
+
+
+def test_a_place_after_according_to_is_not_a_speaker() -> None:
+    question = "According to Russia's chief military prosecutor, what kind of partners are they?"
+    assert asked_speaker(question) is None
+    assert asked_role(question) == ("military", "prosecutor")
+    assert asked_speaker("What did Moscow say about the talks?") is None
