@@ -104,6 +104,7 @@ class Weights:
     require_entities: bool = True  # the question's names must occur around the answer
     check_heads: bool = True  # refuse when the asked attribute/topic/event is unknown
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
+    check_speakers: bool = True  # "what did X say" is never answered by somebody else's words
     fallback_margin: float = 0.12  # how far below the top a sentence that fits may rank
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
@@ -377,7 +378,8 @@ class ExtractiveAnswerer:
         A sentence where somebody other than the asked speaker speaks is no competitor at all
         ("What did Krasnov say …" vs "Davtyan … stated …"), so it does not set the margin.
         """
-        if info.speaker or info.role:
+        w = self.weights
+        if w.check_speakers and (info.speaker or info.role):
             kept = [c for c in ranked if not self._other_speaker(info, c)]
             if kept and ranked and kept[0] is not ranked[0]:
                 # The wrong speaker's sentence matched best. The next one must be as close in
@@ -392,7 +394,6 @@ class ExtractiveAnswerer:
             ranked = kept
         if not ranked:
             return None
-        w = self.weights
         typed = w.require_type and info.kind in ("who", "when", "number", "where")
         fits = []
         for cand in ranked:

@@ -34,6 +34,8 @@ NAIVE = Weights(
     proximity=0.0,
     date_match=0.0,
     list_head=0.0,
+    speaker_role=0.0,
+    check_speakers=False,
     continuity=0.0,
     rerank=0,
 )
