@@ -382,13 +382,13 @@ class ExtractiveAnswerer:
         if w.check_speakers and (info.speaker or info.role):
             kept = [c for c in ranked if not self._other_speaker(info, c)]
             if kept and ranked and kept[0] is not ranked[0]:
-                # The wrong speaker's sentence matched best. The next one must be as close in
-                # meaning, or be the asked speaker's and hold the question's content words;
+                # The wrong speaker's sentence matched best. The next one must be the asked
+                # speaker's, and as close in meaning or holding the question's content words;
                 # otherwise it is about something else.
                 nearest = kept[0]
-                if nearest.dense < ranked[0].dense - 0.05 and not (
-                    self._asked_speaker_speaks(info, nearest)
-                    and self._content_coverage(info, nearest) >= 0.5
+                if not self._asked_speaker_speaks(info, nearest) or (
+                    nearest.dense < ranked[0].dense - 0.05
+                    and self._content_coverage(info, nearest) < 0.5
                 ):
                     return None
             ranked = kept
@@ -420,6 +420,15 @@ class ExtractiveAnswerer:
         have = self._have(info, cand)
         return sum(self.idf(t) for t in content if t in have) / total if total else 1.0
 
+    def _titles(self, surname: str, file: str) -> str:
+        """The words the article puts before a person's name ("Minister of Defense, Colonel
+        General Zakir Hasanov"): what that person is called."""
+        text = self.article_text(file)
+        return " ".join(
+            text[max(0, m.start() - 60) : m.start()]
+            for m in re.finditer(rf"\b{re.escape(surname)}\b", text, re.IGNORECASE)
+        )
+
     def _asked_speaker_speaks(self, info: QuestionInfo, cand: Candidate) -> bool:
         if info.speaker:
             return info.speaker in sentence_speakers(cand.text, self.names, cand.attribution)
@@ -427,7 +436,13 @@ class ExtractiveAnswerer:
 
     def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
         return (
-            speaker_conflict(info.speaker, cand.text, self.names, cand.attribution)
+            speaker_conflict(
+                info.speaker,
+                cand.text,
+                self.names,
+                cand.attribution,
+                lambda surname: self._titles(surname, str(cand.meta.get("file"))),
+            )
             or self.role_fit(info, cand) < 0
         )
 
