@@ -12,6 +12,7 @@ import numpy as np
 from qa.entities import person_names
 from qa.features import (
     SoftMatcher,
+    answer_spans,
     best_span,
     enumerates_head,
     near_answer,
@@ -105,6 +106,7 @@ class Weights:
     check_heads: bool = True  # refuse when the asked attribute/topic/event is unknown
     require_type: bool = True  # who/when/how many/where need a person/date/number/place
     check_speakers: bool = True  # "what did X say" is never answered by somebody else's words
+    check_titles: bool = True  # "Who is the Prosecutor General of Iran?" needs a holder of it
     fallback_margin: float = 0.12  # how far below the top a sentence that fits may rank
     continuity: float = 0.05  # a follow-up's bonus for the previous answer's articles
     proximity: float = 0.08  # an answer span right next to a question term ("44-day war")
@@ -168,8 +170,10 @@ class ExtractiveAnswerer:
         self.names = names
         self.max_chunks = max_chunks
         self.soft = SoftMatcher(embed)
+        # Names a question may use: people's, places' ("Baku"), and a multi-word place's last
+        # word ("St Petersburg" → petersburg), which the question's capitalised words match.
         self._name_terms = frozenset(stem(n) for n in names) | frozenset(
-            stem(p) for p in places() if " " not in p
+            stem(p.split()[-1]) for p in places()
         )
         self._vectors: dict[tuple[str, int, int], np.ndarray] = {}
 
@@ -316,12 +320,7 @@ class ExtractiveAnswerer:
             w for w in re.findall(r"[A-Z][a-z]+", clause) if w in self.names
         ]
         if people:
-            text = self.article_text(file) or chunk_text
-            before = [
-                text[max(0, m.start() - 60) : m.start()]
-                for m in re.finditer(rf"\b{re.escape(people[0])}\b", text)
-            ]
-            return " ".join([clause, *before])
+            return f"{clause} {self._titles(people[0], file, chunk_text)}"
         return clause if any(w.lower() in ROLE_NOUNS for w in words(clause)) else ""
 
     def unsupported(self, info: QuestionInfo, cand: Candidate) -> float:
@@ -404,6 +403,8 @@ class ExtractiveAnswerer:
                 continue
             if w.require_entities and self.missing_entities(info, fit):
                 continue
+            if w.check_titles and info.title and not self._names_title_holder(info, fit):
+                continue  # nobody in it holds the asked title (an ambassador, not a prosecutor)
             fits.append(fit)
         if info.kind == "list" and w.list_head:
             listing = next((c for c in fits if enumerates_head(info, c.text)), None)
@@ -420,14 +421,35 @@ class ExtractiveAnswerer:
         have = self._have(info, cand)
         return sum(self.idf(t) for t in content if t in have) / total if total else 1.0
 
-    def _titles(self, surname: str, file: str) -> str:
-        """The words the article puts before a person's name ("Minister of Defense, Colonel
-        General Zakir Hasanov"): what that person is called."""
-        text = self.article_text(file)
-        return " ".join(
-            text[max(0, m.start() - 60) : m.start()]
-            for m in re.finditer(rf"\b{re.escape(surname)}\b", text, re.IGNORECASE)
-        )
+    def _names_title_holder(self, info: QuestionInfo, cand: Candidate) -> bool:
+        """Whether a person the sentence names (and the question does not) holds the asked
+        title, by the words before their name here or anywhere in the article."""
+        file = str(cand.meta.get("file"))
+        for start, end in answer_spans(info, cand.text, self.names):
+            evidence = self._titles(cand.text[start:end], file, cand.chunk_text)
+            if self._title_matches(info.title, info.title_countries, evidence):
+                return True
+        return False
+
+    def _title_matches(
+        self, title: tuple[str, ...], countries: frozenset[str], evidence: str
+    ) -> bool:
+        """Every word of `title` (or a close synonym) in `evidence`, and no other country's."""
+        if self.soft.unmatched(list(title), evidence, threshold=0.6):
+            return False
+        theirs = countries_in(evidence)
+        return not (countries and theirs and not countries & theirs)
+
+    def _titles(self, name: str, file: str, fallback: str = "") -> str:
+        """The words the article puts right before a person's name, back to the sentence start
+        ("Azerbaijan`s Minister of Defense, Colonel General Zakir Hasanov"): what they are
+        called. A full name is matched whole, so Ilham Aliyev's titles are not Kamran's."""
+        text = self.article_text(file) or fallback
+        out = []
+        for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
+            before = text[max(0, m.start() - 80) : m.start()]
+            out.append(before[max(before.rfind(c) for c in '.;:(“”"\n') + 1 :])
+        return " ".join(out)
 
     def _asked_speaker_speaks(self, info: QuestionInfo, cand: Candidate) -> bool:
         if info.speaker:

@@ -36,6 +36,7 @@ NAIVE = Weights(
     list_head=0.0,
     speaker_role=0.0,
     check_speakers=False,
+    check_titles=False,
     continuity=0.0,
     rerank=0,
 )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import MONTHS, person_names
-from qa.speakers import asked_role, asked_role_countries, asked_speaker
+from qa.speakers import asked_role, asked_role_countries, asked_speaker, asked_title
 from qa.text import STOPWORDS, stem, terms, words
 
 _WHO = re.compile(
@@ -62,6 +62,8 @@ class QuestionInfo:
     speaker: str | None = None  # surname of the person whose words are asked for
     role: tuple[str, ...] = ()  # what the asked speaker is, when a title stands for a name
     role_countries: frozenset[str] = frozenset()  # whose that title is ("Yerevan's" → armenia)
+    title: tuple[str, ...] = ()  # the title a "Who is the Prosecutor General of Iran?" names
+    title_countries: frozenset[str] = frozenset()  # and whose it is (iran)
 
     @property
     def wants_several(self) -> bool:
@@ -281,4 +283,5 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         asked_speaker(question),
         asked_role(question),
         asked_role_countries(question),
+        *asked_title(question),
     )

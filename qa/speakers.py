@@ -84,6 +84,22 @@ def asked_role_countries(question: str) -> frozenset[str]:
     return frozenset(countries_in(_role_phrase(question)))
 
 
+_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(.+?)(?:\s+who\b.*)?\??\s*$", re.I)
+
+
+def asked_title(question: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The title a "Who is the Prosecutor General of Iran?" question names: its role nouns
+    and the countries it belongs to. Empty when the question names no title."""
+    m = _WHO_IS.match(question)
+    if not m:
+        return (), frozenset()
+    phrase = m.group(1)
+    roles = tuple(w.lower() for w in re.findall(r"[A-Za-z]+", phrase) if w.lower() in ROLE_NOUNS)
+    if all(r in _RANK_WORDS for r in roles):  # "the head of the delegation": no title
+        return (), frozenset()
+    return roles, frozenset(countries_in(phrase))
+
+
 BACK_REFERENCE = re.compile(
     r"^\W*(?:this|that|these|those|such)\s+(?:is|was|are|were)\s+(?:what|how)\b", re.IGNORECASE
 )
