@@ -17,14 +17,29 @@ _DATA = Path(__file__).resolve().parent / "data"
 
 
 @lru_cache(maxsize=1)
-def places() -> frozenset[str]:
-    """Country, city and region names (qa/data/places.txt)."""
+def _place_sections() -> tuple[frozenset[str], ...]:
+    """(countries and territories, cities and towns, regions and seas): qa/data/places.txt."""
     path = _DATA / "places.txt"
     if not path.exists():
-        return frozenset()
-    return frozenset(
-        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    )
+        return frozenset(), frozenset(), frozenset()
+    sections: list[set[str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            sections.append(set())
+        elif line.strip() and sections:
+            sections[-1].add(line.strip())
+    return tuple(frozenset(section) for section in sections)
+
+
+def places() -> frozenset[str]:
+    """Country, city and region names (qa/data/places.txt)."""
+    return frozenset().union(*_place_sections())
+
+
+def cities() -> frozenset[str]:
+    """City and town names: what "which city" asks for (not Russia, not Nagorno-Karabakh)."""
+    sections = _place_sections()
+    return sections[1] if len(sections) > 1 else frozenset()
 
 
 def question_coverage(
@@ -83,7 +98,8 @@ def sentence_terms(info: QuestionInfo, text: str) -> set[str]:
 
 
 def _asked(info: QuestionInfo) -> set[str]:
-    return {w.lower() for w in words(info.text)}
+    """The question's words, lowercased and stemmed ("Azerbaijani" also as "azerbaijan")."""
+    return {w.lower() for w in words(info.text)} | {stem(w) for w in words(info.text)}
 
 
 def place_spans(text: str) -> list[tuple[int, int]]:
@@ -110,6 +126,9 @@ def place_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_CITY = re.compile(r"\b(?:city|town|capital)\b", re.IGNORECASE)
+
+
 def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[tuple[int, int]]:
     """Spans in `text` of the kind the question asks for, not already named in the question."""
     asked = _asked(info)
@@ -128,12 +147,14 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
             spans = [se for se in spans if _counts(info.unit, text, se)]
     elif info.kind == "where":
         spans = place_spans(text)
+        if _CITY.search(info.text):  # "which city": Moscow is an answer, Russia is not
+            spans = [(s, e) for s, e in spans if text[s:e] in cities()]
     else:
         return []
     out: list[tuple[int, int]] = []
     for s, e in sorted(set(spans), key=lambda se: (se[0], -se[1])):
         span_words = [w.lower() for w in words(text[s:e])]
-        if span_words and not all(w in asked for w in span_words):
+        if span_words and not all(w in asked or stem(w) in asked for w in span_words):
             if not any(s < e2 and s2 < e for s2, e2 in out):
                 out.append((s, e))
     return out

@@ -29,7 +29,7 @@ _NUMBER = re.compile(
 )
 _WHERE = re.compile(
     r"^\s*where\b|\b(?:in|to|at|from)\s+(?:which|what)\s+(?:city|country|place|town|capital)\b|"
-    r"\b(?:which|what)\s+(?:city|country|place|town|capital)\b",
+    r"\b(?:which|what)\s+(?:[a-z]+\s+){0,2}?(?:city|country|place|town|capital)\b",
     re.IGNORECASE,
 )
 _LIST = re.compile(

@@ -43,7 +43,11 @@ def place_words() -> frozenset[str]:
     path = Path(__file__).resolve().parent / "data" / "places.txt"
     if not path.exists():
         return frozenset()
-    return frozenset(line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(
+        line.strip().lower()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 
 
 @lru_cache(maxsize=65536)
