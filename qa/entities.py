@@ -83,10 +83,16 @@ _ROLE = re.compile(
 )
 
 
+_ORGANISATION = re.compile(
+    r"(?:['’`]s)?\s+(?:Office|Ministry|Service|Administration|Department|Council|Committee)\b"
+)
+
+
 def mentions_person(text: str, known: frozenset[str], exclude: set[str]) -> bool:
     """True if `text` names a person (full name, known surname, or role) outside `exclude`."""
-    if any(m.group(1).split()[0].lower() not in exclude for m in _ROLE.finditer(text)):
-        return True
+    for m in _ROLE.finditer(text):  # a title names a person, not "the Prosecutor General's Office"
+        if m.group(1).split()[0].lower() not in exclude and not _ORGANISATION.match(text, m.end()):
+            return True
     for _, _, name in person_names(text):
         if not all(tok.lower() in exclude for tok in name.split()):
             return True

@@ -35,7 +35,7 @@ class Settings:
     chroma_url: str | None = None
     chroma_token: str | None = None
     collection: str = "newsqa"
-    top_k: int = 8
+    top_k: int = 12
     threads: int = 2
     batch_size: int = 32
     chunk_tokens: int = 192
