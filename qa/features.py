@@ -176,7 +176,8 @@ def _counts(unit: str, text: str, span: tuple[int, int]) -> bool:
             "aged "
         )
     near = words(text[max(0, span[0] - 25) : span[0]])[-2:] + words(after)[:4]
-    return any(stem(w) == unit for w in near)
+    # Short words keep their plural s in `stem` ("days"), so compare singulars as well.
+    return any(stem(w).removesuffix("s") == unit.removesuffix("s") for w in near)
 
 
 def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:

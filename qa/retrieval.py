@@ -50,17 +50,22 @@ class HybridRetriever:
         self._row_file = np.fromiter(
             (self._file_index[f] for f in files), dtype=np.int32, count=len(files)
         )
-        self._titles = {f: str(m.get("title", "")) for f, m in zip(files, self.metas, strict=True)}
+        # What the header says of each article: a question may name its outlet or dateline.
+        self._headers = {
+            f: " ".join(str(m.get(k) or "") for k in ("title", "author", "agency", "place"))
+            for f, m in zip(files, self.metas, strict=True)
+        }
 
     def article_has(self, file: str, term: str) -> bool:
-        """Whether any chunk (or the title) of `file` uses the stemmed `term`."""
+        """Whether any chunk (or the title, author, agency or dateline) of `file` uses the
+        stemmed `term`."""
         fid = self._file_index.get(file)
         if fid is None:
             return False
         rows = self.bm25.rows_with(term)
         if rows.size and bool(np.any(self._row_file[rows] == fid)):
             return True
-        return term in terms(self._titles.get(file, ""))
+        return term in terms(self._headers.get(file, ""))
 
     def article_text(self, file: str) -> str:
         """The stored chunks of `file`, in order (overlaps repeated): for looking names up."""
