@@ -126,6 +126,7 @@ def place_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
 _CITY = re.compile(r"\b(?:city|town|capital)\b", re.IGNORECASE)
 
 
@@ -141,6 +142,8 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         ]
     elif info.kind == "when":
         spans = [(m.start(), m.end()) for m in DATE_RE.finditer(text)]
+        if _YEAR_ASKED.search(info.text):  # "since what year": "January" is no answer
+            spans = [(s, e) for s, e in spans if re.search(r"\d{4}", text[s:e])]
     elif info.kind == "number":
         spans = [(m.start(), m.end()) for m in NUMBER_RE.finditer(text)]
         if info.unit:
