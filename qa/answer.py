@@ -28,11 +28,11 @@ from qa.sentences import split_sentences
 from qa.speakers import (
     BACK_REFERENCE,
     ROLE_NOUNS,
-    sentence_speakers,
+    quote_opener,
     speaker_clauses,
-    speaker_conflict,
+    speaker_verdicts,
 )
-from qa.text import STOPWORDS, countries_in, stem, terms, words
+from qa.text import STOPWORDS, countries_in, country_alias, stem, terms, words
 from qa.types import Answer, Source
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
@@ -134,7 +134,7 @@ class Candidate:
     lexical: float = 0.0
     type_ok: bool = False
     antecedent: frozenset[str] = frozenset()  # terms of the person a leading "He"/"She" means
-    attribution: str = ""  # the next sentence, when it says who said this ("This is what X said")
+    attribution: str = ""  # who said this: "This is what X said" after it, "X said: “…" before
 
 
 def _antecedent(text: str, before: str) -> frozenset[str]:
@@ -206,7 +206,9 @@ class ExtractiveAnswerer:
                         base,
                         hit.dense,
                         antecedent=_antecedent(text, before),
-                        attribution=after if BACK_REFERENCE.match(after) else "",
+                        attribution=after
+                        if BACK_REFERENCE.match(after)
+                        else quote_opener(self.article_text(str(hit.meta["file"])), start),
                     )
                 )
         return out
@@ -344,13 +346,18 @@ class ExtractiveAnswerer:
         """Names in the question (known to the articles) that the sentence's chunk never uses."""
         have = self._have(info, cand)
         file = str(cand.meta.get("file"))
+
+        def present(term: str) -> bool:
+            return term in have or self.article_has(file, term)
+
         return [
             t
             for t in info.entities
             if t in self._name_terms
             and self.known(t)
-            and t not in have
-            and not self.article_has(file, t)
+            and not present(t)
+            # "Tehran's envoy": a capital stands for its country ("Iranian Ambassador")
+            and not ((country := country_alias(t)) and present(stem(country)))
         ]
 
     def unknown_heads(self, info: QuestionInfo, cand: Candidate) -> list[str]:
@@ -406,6 +413,9 @@ class ExtractiveAnswerer:
             if w.check_titles and info.title and not self._names_title_holder(info, fit):
                 continue  # nobody in it holds the asked title (an ambassador, not a prosecutor)
             fits.append(fit)
+        if w.check_speakers and (info.speaker or info.role):
+            # "What did the envoy say …": his words, not a sentence that merely names him.
+            fits = [c for c in fits if self._asked_speaker_speaks(info, c)] or fits
         if info.kind == "list" and w.list_head:
             listing = next((c for c in fits if enumerates_head(info, c.text)), None)
             if listing is not None:
@@ -453,20 +463,26 @@ class ExtractiveAnswerer:
 
     def _asked_speaker_speaks(self, info: QuestionInfo, cand: Candidate) -> bool:
         if info.speaker:
-            return info.speaker in sentence_speakers(cand.text, self.names, cand.attribution)
+            return any(self._speaker_verdicts(info.speaker, cand))
         return self.role_fit(info, cand) > 0
 
-    def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
-        return (
-            speaker_conflict(
-                info.speaker,
-                cand.text,
-                self.names,
-                cand.attribution,
-                lambda surname: self._titles(surname, str(cand.meta.get("file"))),
-            )
-            or self.role_fit(info, cand) < 0
+    def _speaker_verdicts(self, surname: str, cand: Candidate) -> list[bool]:
+        file = str(cand.meta.get("file"))
+        return speaker_verdicts(
+            surname,
+            cand.text,
+            self.names,
+            cand.attribution,
+            lambda name: self._titles(name, file),
+            cand.antecedent,
         )
+
+    def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
+        if info.speaker:
+            verdicts = self._speaker_verdicts(info.speaker, cand)
+            if verdicts and not any(verdicts):
+                return True
+        return self.role_fit(info, cand) < 0
 
     def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:
         """`cand` itself if of the right type, else it joined with an adjacent sentence that is."""

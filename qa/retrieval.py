@@ -43,6 +43,7 @@ class HybridRetriever:
             self.texts.append(doc or "")
             self.metas.append({k: v for k, v in meta.items() if not k.startswith("_")})
         self.row_of = {row_id: i for i, row_id in enumerate(self.ids)}
+        self._bodies: dict[str, str] = {}
         self.bm25 = BM25Index(self.texts)
         self.names = name_tokens(self.texts)
         files = [str(m.get("file")) for m in self.metas]
@@ -68,13 +69,27 @@ class HybridRetriever:
         return term in terms(self._headers.get(file, ""))
 
     def article_text(self, file: str) -> str:
-        """The stored chunks of `file`, in order (overlaps repeated): for looking names up."""
+        """The body of `file` rebuilt from its stored chunks, laid out at its file offsets
+        (`text[start:end]` is what the file holds there; what precedes the body is blank)."""
+        if file in self._bodies:
+            return self._bodies[file]
         fid = self._file_index.get(file)
-        if fid is None:
-            return ""
-        rows = np.flatnonzero(self._row_file == fid)
-        ordered = sorted(rows, key=lambda r: int(self.metas[r].get("start", 0)))
-        return "\n".join(self.texts[r] for r in ordered)
+        parts: list[str] = []
+        length = 0
+        if fid is not None:
+            rows = sorted(
+                np.flatnonzero(self._row_file == fid), key=lambda r: int(self.metas[r]["start"])
+            )
+            for r in rows:
+                start, text = int(self.metas[r]["start"]), self.texts[r]
+                if start > length:
+                    parts.append(" " * (start - length))
+                    length = start
+                tail = text[length - start :]
+                parts.append(tail)
+                length += len(tail)
+        body = self._bodies[file] = "".join(parts)
+        return body
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -109,12 +109,12 @@ def speaker_clauses(text: str, attribution: str = "") -> list[str]:
     """The clause before each speech verb of a sentence: where its speaker is named.
 
     A clause starts at the sentence start, after a comma, semicolon or colon, or at a
-    quotation mark. "This is what X said" speaks for the sentence before it, not for itself:
-    pass it as that sentence's `attribution`.
+    quotation mark. `attribution` is a sentence that says who said this one: "This is what X
+    said" after it, or "X said:" before the quotation it stands in.
     """
     if BACK_REFERENCE.match(text):
         text = ""
-    if attribution and BACK_REFERENCE.match(attribution):
+    if attribution:
         text = f"{text} {attribution}"
     out = []
     for verb in _SPEECH_VERB.finditer(text):
@@ -160,31 +160,63 @@ def _names_someone(clause: str) -> bool:
 _ORGANISATION = frozenset("office ministry report agency service website statement".split())
 
 
+def speaker_verdicts(
+    question_speaker: str,
+    text: str,
+    names: frozenset[str],
+    attribution: str = "",
+    titles: Callable[[str], str] = lambda surname: "",
+    pronoun_means: frozenset[str] = frozenset(),
+) -> list[bool]:
+    """For each speaker clause of a sentence whose speaker is known: is it X, the person the
+    question asks about?
+
+    A title in place of a name ("the Azerbaijani minister noted") is X when `titles(X)` — the
+    words the articles put before X's name — has that title; an organisation never is. A
+    pronoun ("He stressed") is X when `pronoun_means` (its antecedent's terms) holds X.
+    """
+    verdicts = []
+    for clause in speaker_clauses(text, attribution):
+        who = clause_speaker(clause, names)
+        if who is None:
+            if pronoun_means and _PRONOUN_CLAUSE.search(clause):
+                verdicts.append(stem(question_speaker) in pronoun_means)
+            continue
+        if who == SOMEBODY_ELSE:
+            words = {w.lower() for w in re.findall(r"[A-Za-z]+", clause)}
+            held = {w.lower() for w in re.findall(r"[A-Za-z]+", titles(question_speaker))}
+            verdicts.append(not words & _ORGANISATION and bool(words & ROLE_NOUNS & held))
+        else:
+            verdicts.append(who == question_speaker)
+    return verdicts
+
+
+_PRONOUN_CLAUSE = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
+
+
 def speaker_conflict(
     question_speaker: str | None,
     text: str,
     names: frozenset[str],
     attribution: str = "",
     titles: Callable[[str], str] = lambda surname: "",
+    pronoun_means: frozenset[str] = frozenset(),
 ) -> bool:
-    """True when the question asks what X said and the sentence has only others speaking.
-
-    A title in place of a name ("the Azerbaijani minister noted") is X when `titles(X)` — the
-    words the articles put before X's name — has that title; an organisation never is.
-    """
+    """True when the question asks what X said and the sentence has only others speaking."""
     if not question_speaker:
         return False
-    others = False
-    for clause in speaker_clauses(text, attribution):
-        who = clause_speaker(clause, names)
-        if who is None:
-            continue
-        if who == question_speaker:
-            return False
-        if who == SOMEBODY_ELSE:
-            words = {w.lower() for w in re.findall(r"[A-Za-z]+", clause)}
-            held = {w.lower() for w in re.findall(r"[A-Za-z]+", titles(question_speaker))}
-            if not words & _ORGANISATION and words & ROLE_NOUNS & held:
-                return False
-        others = True
-    return others
+    verdicts = speaker_verdicts(question_speaker, text, names, attribution, titles, pronoun_means)
+    return bool(verdicts) and not any(verdicts)
+
+
+def quote_opener(body: str, start: int) -> str:
+    """For a sentence at `start` inside a quotation that opened earlier (“…), the sentence
+    that introduced the quotation ("… Igor Krasnov said:"); empty outside quotations."""
+    before = body[:start]
+    opened = before.rfind("“")
+    if opened < 0 or before.count("“") <= before.count("”"):
+        return ""
+    intro = before[:opened].rstrip()
+    cut = max(intro.rfind(". "), intro.rfind("\n"))
+    sentence = intro[cut + 1 :].strip()
+    return sentence if sentence.endswith(":") or _SPEECH_VERB.search(sentence) else ""

@@ -105,3 +105,8 @@ def countries_in(text: str) -> set[str]:
         elif (term := stem(word)) in known and word[:1].isupper():
             out.add(aliases.get(term, term))
     return out
+
+
+def country_alias(word: str) -> str | None:
+    """The country a capital or irregular demonym stands for ("tehran" → "iran"), if any."""
+    return _place_aliases().get(word.lower())
