@@ -197,7 +197,11 @@ _WHO_VERB = re.compile(
     r"^\s*who\s+(?:will\s+|would\s+|might\s+|could\s+|is\s+going\s+to\s+)?([a-z]+)\b",
     re.IGNORECASE,
 )
-_EVENT = re.compile(r"^\s*(?:when|where)\s+(?:was|were|is|are|will)\b", re.IGNORECASE)
+_EVENT = re.compile(
+    r"^\s*(?:when|where|(?:in|on|at|since|from)\s+(?:what|which)\s+\w+|"
+    r"(?:what|which)\s+(?:year|date|day|month|city|town|country|place))\s+(?:was|were|is|are|will)\b",
+    re.IGNORECASE,
+)
 
 
 def _heads(question: str, kind: str) -> tuple[str, ...]:
