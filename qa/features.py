@@ -184,6 +184,8 @@ def _counts(unit: str, text: str, span: tuple[int, int]) -> bool:
 
 
 def type_match(info: QuestionInfo, text: str, names: frozenset[str]) -> bool:
+    if info.kind == "who" and info.several_people:  # "which prosecutors": two names at least
+        return len(answer_spans(info, text, names)) >= 2
     if info.kind == "who":
         return mentions_person(text, names, _asked(info))
     if info.kind in ("when", "number", "where"):

@@ -62,6 +62,7 @@ class QuestionInfo:
     speaker: str | None = None  # surname of the person whose words are asked for
     role: tuple[str, ...] = ()  # what the asked speaker is, when a title stands for a name
     role_countries: frozenset[str] = frozenset()  # whose that title is ("Yerevan's" → armenia)
+    several_people: bool = False  # "Which foreign prosecutors general attended …": two or more
     title: tuple[str, ...] = ()  # the title a "Who is the Prosecutor General of Iran?" names
     title_countries: frozenset[str] = frozenset()  # and whose it is (iran)
 
@@ -230,6 +231,11 @@ def _heads(question: str, kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+_PEOPLE = re.compile(
+    r"^\s*(?:which|what)\s+(?:\w+\s+){0,2}?(?:prosecutors|ministers|officials|leaders|presidents|"
+    r"diplomats|ambassadors|envoys|heads|people|persons|representatives|counterparts)\b",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 
@@ -287,5 +293,6 @@ def analyse(question: str, context: str = "") -> QuestionInfo:
         asked_speaker(question),
         asked_role(question),
         asked_role_countries(question),
+        kind == "who" and bool(_PEOPLE.match(question)),
         *asked_title(question),
     )
