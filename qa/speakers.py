@@ -11,7 +11,8 @@ from qa.text import countries_in, place_words, stem
 _SPEECH_ASKED = (
     r"say|said|note|noted|stress|stressed|state|stated|add|added|tell|told|claim|claimed|"
     r"announce|announced|emphasi[sz]e|emphasi[sz]ed|declare|declared|argue|argued|mention|"
-    r"mentioned|warn|warned|insist|insisted|call|called|describe|described|express|expressed"
+    r"mentioned|warn|warned|insist|insisted|call|called|describe|described|express|expressed|"
+    r"hope|hoped|expect|expected|believe|believed|think|thought|fear|feared|want|wanted"
 )
 _ASKED = re.compile(
     rf"\b(?:did|does|do|has|had|will|would)\s+((?:[A-Z][\w’'-]+\s+){{0,3}}[A-Z][\w’'-]+)\s+"
