@@ -13,6 +13,7 @@ from qa.speakers import (
     asked_role_countries,
     asked_speaker,
     asked_title,
+    quote_opener,
     sentence_speakers,
     speaker_conflict,
 )
@@ -284,3 +285,42 @@ def test_the_outlet_named_in_the_header_is_part_of_its_article(seeded: Engine) -
         "How many days did the war between Armenia and Azerbaijan last, according to Azernews?"
     )
     assert answer.found and "**44-day**" in answer.text
+
+
+def test_a_sentence_inside_a_quotation_is_its_openers() -> None:
+    body = (
+        "Welcoming the guests, Prosecutor General Igor Krasnov said:\n\n"
+        "“I am glad to welcome you.\n\nNo state is capable of fighting crime alone.\n\n"
+        "I look forward to it”.\n\nDavtyan thanked him."
+    )
+    inside = body.index("No state")
+    assert quote_opener(body, inside).endswith("Igor Krasnov said:")
+    assert quote_opener(body, body.index("Davtyan thanked")) == ""  # the quotation has closed
+    assert quote_opener(body, body.index("Welcoming")) == ""
+
+
+def test_a_speech_question_takes_the_speakers_own_words(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "What did Tehran's envoy to Moscow say about the frontier between Azerbaijan and Iran?"
+    )
+    assert answer.found and "fully restored" in answer.text  # not "… met Iranian Ambassador …"
+    region = seeded.ask(
+        "Which region's stability did Krasnov say closer work between the three countries' "
+        "prosecutors would strengthen?"
+    )
+    assert region.found and "Transcaucasian" in region.text  # inside his quoted speech
+
+
+def test_which_people_wants_a_sentence_naming_several(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "Which foreign prosecutors general attended the commemorative meeting "
+        "at Krasnov's invitation?"
+    )
+    assert answer.found and "Kamran Aliyev" in answer.text and "Artur Davtyan" in answer.text
+
+
+def test_what_year_an_unreported_event_happened_is_refused(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "In what year was Kamran Aliyev appointed Prosecutor General of Azerbaijan?"
+    )
+    assert not answer.found
