@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from qa.entities import person_names
+from qa.attribution import Attribution
+from qa.candidates import Candidate, antecedent_terms
 from qa.features import (
     SoftMatcher,
-    answer_spans,
     best_span,
     enumerates_head,
     near_answer,
@@ -27,12 +26,9 @@ from qa.retrieval import Hit
 from qa.sentences import split_sentences
 from qa.speakers import (
     BACK_REFERENCE,
-    ROLE_NOUNS,
     quote_opener,
-    speaker_clauses,
-    speaker_verdicts,
 )
-from qa.text import STOPWORDS, countries_in, country_alias, stem, terms, words
+from qa.text import STOPWORDS, country_alias, stem, terms, words
 from qa.types import Answer, Source
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
@@ -40,7 +36,6 @@ MAX_QUOTE_WORDS = 55
 MAX_ANSWER_WORDS = 80
 _ENUMERATION = re.compile(r"\bsuch as\b|\bincluding\b|:\s*\w+,")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+[–—-]\s+|\s+\(")
-_PRONOUN_START = re.compile(r"^\W*(?:He|She|His|Her)\b")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 # Words that frame the kind of answer wanted rather than its content ("which city", "what date").
 _SCAFFOLDING = {
@@ -118,34 +113,6 @@ class Weights:
     max_passage_words: int = 70  # a sentence plus its neighbour, when only the pair answers
 
 
-@dataclass(frozen=True)
-class Candidate:
-    hit_rank: int
-    meta: dict[str, Any]
-    start: int
-    end: int
-    text: str
-    chunk_terms: frozenset[str]
-    chunk_text: str
-    chunk_start: int
-    chunk_dense: float = 0.0
-    score: float = 0.0
-    dense: float = 0.0
-    lexical: float = 0.0
-    type_ok: bool = False
-    antecedent: frozenset[str] = frozenset()  # terms of the person a leading "He"/"She" means
-    attribution: str = ""  # who said this: "This is what X said" after it, "X said: “…" before
-
-
-def _antecedent(text: str, before: str) -> frozenset[str]:
-    """For a sentence opening with "He"/"She", the terms of the previous sentence's first person
-    ("… Valery Petrov also said …. *He* stressed …" → valery, petrov)."""
-    if not _PRONOUN_START.match(text):
-        return frozenset()
-    named = person_names(before)
-    return frozenset(terms(named[0][2])) if named else frozenset()
-
-
 class ExtractiveAnswerer:
     """Scores candidate sentences by dense similarity, term overlap, answer type and chunk rank."""
 
@@ -170,6 +137,7 @@ class ExtractiveAnswerer:
         self.names = names
         self.max_chunks = max_chunks
         self.soft = SoftMatcher(embed)
+        self.attribution = Attribution(names, self.soft, article_text)
         # Names a question may use: people's, places' ("Baku"), and a multi-word place's last
         # word ("St Petersburg" → petersburg), which the question's capitalised words match.
         self._name_terms = frozenset(stem(n) for n in names) | frozenset(
@@ -205,7 +173,7 @@ class ExtractiveAnswerer:
                         hit.text,
                         base,
                         hit.dense,
-                        antecedent=_antecedent(text, before),
+                        antecedent=antecedent_terms(text, before),
                         attribution=after
                         if BACK_REFERENCE.match(after)
                         else quote_opener(self.article_text(str(hit.meta["file"])), start),
@@ -290,40 +258,11 @@ class ExtractiveAnswerer:
         if info.role and self.weights.speaker_role:  # "How did the chief prosecutor describe …"
             head = [
                 replace(c, score=c.score + self.weights.speaker_role)
-                if self.role_fit(info, c) > 0
+                if self.attribution.role_fit(info, c) > 0
                 else c
                 for c in head
             ]
         return sorted(head, key=lambda c: -c.score) + scored[len(head) :]
-
-    def role_fit(self, info: QuestionInfo, cand: Candidate) -> int:
-        """1 if a speaker of the sentence holds the asked title, -1 if its speakers are known to
-        hold only others ("the minister of defense noted" for a prosecutor), 0 if unknown."""
-        if not info.role:
-            return 0
-        verdict = 0
-        for clause in speaker_clauses(cand.text, cand.attribution):
-            evidence = self._speaker_titles(clause, str(cand.meta.get("file")), cand.chunk_text)
-            if not evidence:
-                continue
-            titled = len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(
-                info.role
-            )
-            theirs = countries_in(evidence)
-            if titled and not (info.role_countries and theirs and not info.role_countries & theirs):
-                return 1  # the right title, and not another country's ("the Turkmen prosecutor")
-            verdict = -1
-        return verdict
-
-    def _speaker_titles(self, clause: str, file: str, chunk_text: str) -> str:
-        """What a speaker clause's speaker is called: the clause, plus the words before the
-        speaker's name wherever the article names them ("Prosecutor-General Kamran Aliyev")."""
-        people = [n for _, _, n in person_names(clause)] or [
-            w for w in re.findall(r"[A-Z][a-z]+", clause) if w in self.names
-        ]
-        if people:
-            return f"{clause} {self._titles(people[0], file, chunk_text)}"
-        return clause if any(w.lower() in ROLE_NOUNS for w in words(clause)) else ""
 
     def unsupported(self, info: QuestionInfo, cand: Candidate) -> float:
         """IDF share of the question made of words the articles never use and the sentence lacks."""
@@ -386,13 +325,13 @@ class ExtractiveAnswerer:
         """
         w = self.weights
         if w.check_speakers and (info.speaker or info.role):
-            kept = [c for c in ranked if not self._other_speaker(info, c)]
+            kept = [c for c in ranked if not self.attribution.other_speaker(info, c)]
             if kept and ranked and kept[0] is not ranked[0]:
                 # The wrong speaker's sentence matched best. The next one must be the asked
                 # speaker's, and as close in meaning or holding the question's content words;
                 # otherwise it is about something else.
                 nearest = kept[0]
-                if not self._asked_speaker_speaks(info, nearest) or (
+                if not self.attribution.asked_speaker_speaks(info, nearest) or (
                     nearest.dense < ranked[0].dense - 0.05
                     and self._content_coverage(info, nearest) < 0.5
                 ):
@@ -410,12 +349,12 @@ class ExtractiveAnswerer:
                 continue
             if w.require_entities and self.missing_entities(info, fit):
                 continue
-            if w.check_titles and info.title and not self._names_title_holder(info, fit):
+            if w.check_titles and info.title and not self.attribution.names_title_holder(info, fit):
                 continue  # nobody in it holds the asked title (an ambassador, not a prosecutor)
             fits.append(fit)
         if w.check_speakers and (info.speaker or info.role):
             # "What did the envoy say …": his words, not a sentence that merely names him.
-            fits = [c for c in fits if self._asked_speaker_speaks(info, c)] or fits
+            fits = [c for c in fits if self.attribution.asked_speaker_speaks(info, c)] or fits
         if info.kind == "list" and w.list_head:
             listing = next((c for c in fits if enumerates_head(info, c.text)), None)
             if listing is not None:
@@ -430,59 +369,6 @@ class ExtractiveAnswerer:
         total = sum(self.idf(t) for t in content)
         have = self._have(info, cand)
         return sum(self.idf(t) for t in content if t in have) / total if total else 1.0
-
-    def _names_title_holder(self, info: QuestionInfo, cand: Candidate) -> bool:
-        """Whether a person the sentence names (and the question does not) holds the asked
-        title, by the words before their name here or anywhere in the article."""
-        file = str(cand.meta.get("file"))
-        for start, end in answer_spans(info, cand.text, self.names):
-            evidence = self._titles(cand.text[start:end], file, cand.chunk_text)
-            if self._title_matches(info.title, info.title_countries, evidence):
-                return True
-        return False
-
-    def _title_matches(
-        self, title: tuple[str, ...], countries: frozenset[str], evidence: str
-    ) -> bool:
-        """Every word of `title` (or a close synonym) in `evidence`, and no other country's."""
-        if self.soft.unmatched(list(title), evidence, threshold=0.6):
-            return False
-        theirs = countries_in(evidence)
-        return not (countries and theirs and not countries & theirs)
-
-    def _titles(self, name: str, file: str, fallback: str = "") -> str:
-        """The words the article puts right before a person's name, back to the sentence start
-        ("Azerbaijan`s Minister of Defense, Colonel General Zakir Hasanov"): what they are
-        called. A full name is matched whole, so Ilham Aliyev's titles are not Kamran's."""
-        text = self.article_text(file) or fallback
-        out = []
-        for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
-            before = text[max(0, m.start() - 80) : m.start()]
-            out.append(before[max(before.rfind(c) for c in '.;:(“”"\n') + 1 :])
-        return " ".join(out)
-
-    def _asked_speaker_speaks(self, info: QuestionInfo, cand: Candidate) -> bool:
-        if info.speaker:
-            return any(self._speaker_verdicts(info.speaker, cand))
-        return self.role_fit(info, cand) > 0
-
-    def _speaker_verdicts(self, surname: str, cand: Candidate) -> list[bool]:
-        file = str(cand.meta.get("file"))
-        return speaker_verdicts(
-            surname,
-            cand.text,
-            self.names,
-            cand.attribution,
-            lambda name: self._titles(name, file),
-            cand.antecedent,
-        )
-
-    def _other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
-        if info.speaker:
-            verdicts = self._speaker_verdicts(info.speaker, cand)
-            if verdicts and not any(verdicts):
-                return True
-        return self.role_fit(info, cand) < 0
 
     def _with_neighbour(self, info: QuestionInfo, cand: Candidate) -> Candidate | None:
         """`cand` itself if of the right type, else it joined with an adjacent sentence that is."""
