@@ -36,6 +36,11 @@ def places() -> frozenset[str]:
     return frozenset().union(*_place_sections())
 
 
+def countries() -> frozenset[str]:
+    """Country and territory names: what "which country" asks for."""
+    return _place_sections()[0] if _place_sections() else frozenset()
+
+
 def cities() -> frozenset[str]:
     """City and town names: what "which city" asks for (not Russia, not Nagorno-Karabakh)."""
     sections = _place_sections()
@@ -128,6 +133,17 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
 _CITY = re.compile(r"\b(?:city|town|capital)\b", re.IGNORECASE)
+_COUNTRY = re.compile(r"\b(?:which|what)\s+(?:country|nation)(?:['’]s)?\b", re.IGNORECASE)
+
+
+def _demonym_spans(text: str) -> list[tuple[int, int]]:
+    """Capitalised words that name a country by its people ("Azerbaijani", "Russian")."""
+    known = {c.lower() for c in countries()}
+    return [
+        (m.start(), m.end())
+        for m in re.finditer(r"\b[A-Z][a-z]+\b", text)
+        if m.group(0).lower() not in known and stem(m.group(0)) in known
+    ]
 
 
 def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[tuple[int, int]]:
@@ -152,6 +168,9 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         spans = place_spans(text)
         if _CITY.search(info.text):  # "which city": Moscow is an answer, Russia is not
             spans = [(s, e) for s, e in spans if text[s:e] in cities()]
+        elif _COUNTRY.search(info.text):  # "which country's office": Azerbaijani, not Baku
+            spans = [(s, e) for s, e in spans if text[s:e] in countries()]
+            spans += _demonym_spans(text)
     else:
         return []
     out: list[tuple[int, int]] = []

@@ -324,3 +324,11 @@ def test_what_year_an_unreported_event_happened_is_refused(seeded: Engine) -> No
         "In what year was Kamran Aliyev appointed Prosecutor General of Azerbaijan?"
     )
     assert not answer.found
+
+
+def test_which_countrys_is_answered_by_a_country_or_its_demonym(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "Which country's top prosecutor's office announced that the Caspian nations had signed "
+        "an environmental protection pact?"
+    )
+    assert answer.found and "**Azerbaijani** Prosecutor General's Office" in answer.text
