@@ -82,6 +82,10 @@ _SCAFFOLDING = {
     "role",
     "job",
     "status",
+    # rank words that only grade a title ("Azerbaijan's top prosecutor")
+    "top",
+    "senior",
+    "leading",
 }
 
 
@@ -354,7 +358,10 @@ class ExtractiveAnswerer:
             fits.append(fit)
         if w.check_speakers and (info.speaker or info.role):
             # "What did the envoy say …": his words, not a sentence that merely names him.
-            fits = [c for c in fits if self.attribution.asked_speaker_speaks(info, c)] or fits
+            speaking = [c for c in fits if self.attribution.asked_speaker_speaks(info, c)]
+            if info.speaker and info.speaker.title() in self.names and not speaking:
+                return None  # "What did Putin say about …": nothing he is reported saying
+            fits = speaking or fits
         if info.kind == "list" and w.list_head:
             listing = next((c for c in fits if enumerates_head(info, c.text)), None)
             if listing is not None:

@@ -132,6 +132,7 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 
 _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
+_DATE_ASKED = re.compile(r"\b(?:what|which)\s+(?:dates?|day)\b", re.IGNORECASE)
 _CITY = re.compile(r"\b(?:city|town|capital)\b", re.IGNORECASE)
 _COUNTRY = re.compile(r"\b(?:which|what)\s+(?:country|nation)(?:['’]s)?\b", re.IGNORECASE)
 
@@ -160,6 +161,8 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         spans = [(m.start(), m.end()) for m in DATE_RE.finditer(text)]
         if _YEAR_ASKED.search(info.text):  # "since what year": "January" is no answer
             spans = [(s, e) for s, e in spans if re.search(r"\d{4}", text[s:e])]
+        elif _DATE_ASKED.search(info.text):  # "on what date": "today" is no answer
+            spans = [(s, e) for s, e in spans if re.search(r"\d", text[s:e])]
     elif info.kind == "number":
         spans = [(m.start(), m.end()) for m in NUMBER_RE.finditer(text)]
         if info.unit:

@@ -198,6 +198,11 @@ _WHO_VERB = re.compile(
     r"^\s*who\s+(?:will\s+|would\s+|might\s+|could\s+|is\s+going\s+to\s+)?([a-z]+)\b",
     re.IGNORECASE,
 )
+_LIGHT_VERBS = frozenset("make take have get give go come hold pay put keep set".split())
+_EVENT_DID = re.compile(
+    r"^\s*(?i:when|(?:in|on|at|since)\s+(?:what|which)\s+\w+)\s+did\s+"
+    r"(?:(?:[A-Z][\w’'-]*|the|his|her|their)\s+)+([a-z]{3,})\b"
+)
 _EVENT = re.compile(
     r"^\s*(?:when|where|(?:in|on|at|since|from)\s+(?:what|which)\s+\w+|"
     r"(?:what|which)\s+(?:year|date|day|month|city|town|country|place))\s+(?:was|were|is|are|will)\b",
@@ -219,6 +224,8 @@ def _heads(question: str, kind: str) -> tuple[str, ...]:
     if m := _WHO_VERB.match(question):  # "Who will *succeed* X": the verb names the event
         if m.group(1).lower() not in _AUX and m.group(1).lower() not in STOPWORDS:
             out.append(m.group(1))
+    if (m := _EVENT_DID.match(question)) and m.group(1) not in _LIGHT_VERBS:
+        out.append(m.group(1))  # "On what date did Krasnov *arrive* …"
     if _EVENT.match(question):  # "When was X appointed …": the participle names the event
         verbs = [
             w

@@ -52,6 +52,7 @@ ROLE_NOUNS = frozenset(
     premier judge""".split()
 )
 _RANK_WORDS = frozenset("chief top head senior leading deputy".split())
+_GENERIC_PEOPLE = frozenset("official leader representative general".split())
 
 
 def _role_phrase(question: str) -> str:
@@ -85,19 +86,26 @@ def asked_role_countries(question: str) -> frozenset[str]:
     return frozenset(countries_in(_role_phrase(question)))
 
 
-_WHO_IS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(.+?)(?:\s+who\b.*)?\??\s*$", re.I)
+_WHO_IS = re.compile(
+    r"^\s*(?:who\s+(?:is|was|are|were)\s+(.+?)(?:\s+who\b.*)?\??\s*$"
+    r"|(?:which|what)\s+((?:[\w’'-]+\s+){0,3}?(?:"
+    + "|".join(sorted(ROLE_NOUNS))
+    + r"))\s+(?:did|does|do|is|was|has|had|will|\w+ed)\b)",
+    re.I,
+)
 
 
 def asked_title(question: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The title a "Who is the Prosecutor General of Iran?" question names: its role nouns
-    and the countries it belongs to. Empty when the question names no title."""
+    """The title a "Who is the Prosecutor General of Iran?" or "Which Azerbaijani ambassador
+    attended …?" question names: its role nouns and the countries it belongs to. Empty when
+    the question names no title."""
     m = _WHO_IS.match(question)
     if not m:
         return (), frozenset()
-    phrase = m.group(1)
+    phrase = m.group(1) or m.group(2)
     roles = tuple(w.lower() for w in re.findall(r"[A-Za-z]+", phrase) if w.lower() in ROLE_NOUNS)
-    if all(r in _RANK_WORDS for r in roles):  # "the head of the delegation": no title
-        return (), frozenset()
+    if all(r in _RANK_WORDS or r in _GENERIC_PEOPLE for r in roles):
+        return (), frozenset()  # "the head of the delegation", "which official": no title
     return roles, frozenset(countries_in(phrase))
 
 

@@ -332,3 +332,34 @@ def test_which_countrys_is_answered_by_a_country_or_its_demonym(seeded: Engine) 
         "an environmental protection pact?"
     )
     assert answer.found and "**Azerbaijani** Prosecutor General's Office" in answer.text
+
+
+def test_which_titled_person_needs_that_title_and_country(seeded: Engine) -> None:
+    assert asked_title("Which Azerbaijani ambassador attended the meeting?") == (
+        ("ambassador",),
+        frozenset({"azerbaijan"}),
+    )
+    assert asked_title("Which Russian official attended the meeting?") == ((), frozenset())
+    answer = seeded.ask(
+        "Which Azerbaijani ambassador attended the meeting between Kamran Aliyev and Igor "
+        "Krasnov in Moscow?"
+    )
+    assert answer.found and "Polad Bulbuloglu" in answer.text  # not Iran's Kazem Jalali
+    top = seeded.ask("Who is Azerbaijan's top prosecutor?")  # "top" only grades the title
+    assert top.found and "Kamran Aliyev" in top.text
+
+
+def test_what_a_person_never_said_is_refused(seeded: Engine) -> None:
+    answer = seeded.ask(
+        "What did Vladimir Putin say about the 2021-2023 cooperation programme between the "
+        "Azerbaijani and Russian prosecutor's offices?"
+    )
+    assert not answer.found  # the programme is reported, but not by Putin
+
+
+def test_on_what_date_wants_a_date_and_an_event_the_articles_report(seeded: Engine) -> None:
+    assert analyse("On what date did Igor Krasnov arrive in Armenia?").heads == ("arrive",)
+    answer = seeded.ask(
+        "On what date did Igor Krasnov arrive in Armenia for his meeting with Artur Davtyan?"
+    )
+    assert not answer.found  # "today" is no date, and no article says when he arrived
