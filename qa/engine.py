@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
+
 from qa.answer import ExtractiveAnswerer, Weights
 from qa.errors import UserError
 from qa.filters import Filters
@@ -129,7 +131,11 @@ class Engine:
             vector = retriever.embed_query(query)
             hits = retriever.retrieve(query, vector, k, filters)
             if focus and focus != query:  # a follow-up: its own words first, then the context's
-                own = retriever.retrieve(focus, retriever.embed_query(focus), k, filters)
+                own_vector = retriever.embed_query(focus)
+                own = retriever.retrieve(focus, own_vector, k, filters)
+                # Sentences are judged by what it asks as much as by the carried context.
+                blend = vector + own_vector
+                vector = blend / (float(np.linalg.norm(blend)) or 1.0)
                 seen = {h.chunk_id for h in own}
                 hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
                 hits = list({h.chunk_id: h for h in hits}.values())[:k]
