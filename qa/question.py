@@ -14,11 +14,12 @@ _WHO = re.compile(
     r"(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|can)\b)\w+\s+){0,2}"
     r"(?:person|people|official|"
     r"officials|diplomat|ambassador|minister|prosecutor|president|leader|counterpart|man|woman|"
-    r"envoy|head|chief|representative)s?\b|\bname\s+of\s+the\b|\bat whose\b|\bby whom\b",
+    r"envoy|head|chief|representative)s?\b|\bname\s+of\b|\bat whose\b|\bby whom\b",
     re.IGNORECASE,
 )
 _WHEN = re.compile(
-    r"^\s*when\b|\b(?:what|which)\s+(?:dates?|days?|months?|years?|time)\b|\bon what\b|"
+    r"^\s*(?:when|dates?\s+of)\b|\b(?:what|which)\s+(?:dates?|days?|months?|years?|time)\b|"
+    r"\bon what\b|"
     r"\bhow long ago\b",
     re.IGNORECASE,
 )

@@ -87,7 +87,8 @@ def asked_role_countries(question: str) -> frozenset[str]:
 
 
 _WHO_IS = re.compile(
-    r"^\s*(?:who\s+(?:is|was|are|were)\s+(.+?)(?:\s+who\b.*)?\??\s*$"
+    r"^\s*(?:(?:who\s+(?:is|was|are|were)|what(?:['’]s|\s+is)\s+the\s+name\s+of)\s+"
+    r"(.+?)(?:\s+who\b.*)?\??\s*$"
     r"|(?:which|what)\s+((?:[\w’'-]+\s+){0,3}?(?:"
     + "|".join(sorted(ROLE_NOUNS))
     + r"))\s+(?:did|does|do|is|was|has|had|will|\w+ed)\b)",
