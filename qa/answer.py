@@ -343,7 +343,7 @@ class ExtractiveAnswerer:
             ranked = kept
         if not ranked:
             return None
-        typed = w.require_type and info.kind in ("who", "when", "number", "where")
+        typed = w.require_type and info.kind in ("who", "when", "number", "where", "list")
         fits = []
         for cand in ranked:
             if cand.score < ranked[0].score - w.fallback_margin:

@@ -132,7 +132,20 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 
 _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
-_DATE_ASKED = re.compile(r"\b(?:what|which)\s+(?:dates?|day)\b", re.IGNORECASE)
+_DATE_ASKED = re.compile(r"\b(?:what|which)\s+(?:dates?|day)\b|^\s*dates?\s+of\b", re.I)
+_GENERIC_PLACE_WORDS = frozenset(
+    "sea ocean gulf lake river city republic federation st saint north south east west new "
+    "upper lower united of the and".split()
+)
+
+
+def _names_asked_place(info: QuestionInfo, place: str) -> bool:
+    """Whether a multi-word place's proper part is already in the question ("Caspian Sea")."""
+    asked = {w.lower() for w in words(info.text)}
+    parts = [w.lower() for w in words(place)]
+    return len(parts) > 1 and any(p in asked for p in parts if p not in _GENERIC_PLACE_WORDS)
+
+
 _CITY = re.compile(r"\b(?:city|town|capital)\b", re.IGNORECASE)
 _COUNTRY = re.compile(r"\b(?:which|what)\s+(?:country|nation)(?:['’]s)?\b", re.IGNORECASE)
 
@@ -174,6 +187,8 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
         elif _COUNTRY.search(info.text):  # "which country's office": Azerbaijani, not Baku
             spans = [(s, e) for s, e in spans if text[s:e] in countries()]
             spans += _demonym_spans(text)
+        # "the Caspian Sea" is no answer to a question about the Caspian declaration
+        spans = [(s, e) for s, e in spans if not _names_asked_place(info, text[s:e])]
     else:
         return []
     out: list[tuple[int, int]] = []

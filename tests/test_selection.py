@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.engine import Engine
-from qa.features import enumerates_head
+from qa.features import answer_spans, enumerates_head
 from qa.question import analyse
 from qa.speakers import (
     SOMEBODY_ELSE,
@@ -363,3 +363,35 @@ def test_on_what_date_wants_a_date_and_an_event_the_articles_report(seeded: Engi
         "On what date did Igor Krasnov arrive in Armenia for his meeting with Artur Davtyan?"
     )
     assert not answer.found  # "today" is no date, and no article says when he arrived
+
+
+def test_a_follow_up_is_judged_by_what_it_asks(seeded: Engine) -> None:
+    from qa import Chat
+
+    chat = Chat(engine=seeded)
+    first = chat.ask(
+        "Which Iranian diplomat did Kamran Aliyev meet during the St Petersburg visit?"
+    )
+    assert "Kazem Jalali" in first.text
+    then = chat.ask("and what did he congratulate Azerbaijan on?")
+    assert then.found and "historic victory" in then.text  # not the meeting sentence again
+
+
+def test_whats_the_name_of_a_title_no_article_gives_is_refused(seeded: Engine) -> None:
+    assert analyse("What's the name of Iran's prosecutor general?").kind == "who"
+    assert not seeded.ask("What's the name of Iran's prosecutor general?").found
+
+
+def test_a_list_sentence_without_its_items_takes_the_neighbour_that_has_them(
+    seeded: Engine,
+) -> None:
+    answer = seeded.ask("Which three leaders signed the January 11 statement?")
+    assert answer.found
+    assert all(name in answer.text for name in ("Ilham Aliyev", "Putin", "Pashinyan"))
+
+
+def test_a_place_the_question_names_is_no_answer_to_where() -> None:
+    info = analyse("Where was the Caspian environmental declaration signed?")
+    text = "They signed a declaration on the Caspian Sea protection in Moscow."
+    assert [text[s:e] for s, e in answer_spans(info, text, frozenset())] == ["Moscow"]
+    assert analyse("Dates of the St Petersburg conference?").kind == "when"
