@@ -133,6 +133,7 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
 _DATE_ASKED = re.compile(r"\b(?:what|which)\s+(?:dates?|day)\b|^\s*dates?\s+of\b", re.I)
+_DATES_ASKED = re.compile(r"\bdates\b", re.IGNORECASE)
 _GENERIC_PLACE_WORDS = frozenset(
     "sea ocean gulf lake river city republic federation st saint north south east west new "
     "upper lower united of the and".split()
@@ -176,6 +177,8 @@ def answer_spans(info: QuestionInfo, text: str, names: frozenset[str]) -> list[t
             spans = [(s, e) for s, e in spans if re.search(r"\d{4}", text[s:e])]
         elif _DATE_ASKED.search(info.text):  # "on what date": "today" is no answer
             spans = [(s, e) for s, e in spans if re.search(r"\d", text[s:e])]
+        if _DATES_ASKED.search(info.text) and len(spans) < 2:  # "the dates of": "July 7-8"
+            spans = [(s, e) for s, e in spans if re.search(r"\d\s*[-–]\s*\d", text[s:e])]
     elif info.kind == "number":
         spans = [(m.start(), m.end()) for m in NUMBER_RE.finditer(text)]
         if info.unit:
