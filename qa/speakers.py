@@ -43,7 +43,8 @@ def asked_speaker(question: str) -> str | None:
 
 _ROLE_ASKED = re.compile(
     rf"\b(?:did|does|do|has|had|will|would)\s+((?:[\w’'-]+\s+){{1,5}}?)(?:{_SPEECH_ASKED})\b"
-    r"|\baccording\s+to\s+([^,?]+)",
+    r"|\baccording\s+to\s+([^,?]+)"
+    r"|\bas\s+((?:[\w’'-]+\s+){0,4}?[\w’'-]+)\s+(?:tells|told|puts|put|says|said|sees|saw)\s+it\b",
     re.IGNORECASE,
 )
 ROLE_NOUNS = frozenset(
@@ -61,7 +62,7 @@ def _role_phrase(question: str) -> str:
     m = _ROLE_ASKED.search(question)
     if not m:
         return ""
-    phrase = str(m.group(1) or m.group(2))
+    phrase = str(m.group(1) or m.group(2) or m.group(3))
     found = re.findall(r"[A-Za-z’'-]+", phrase)
     if not any(w.lower() in ROLE_NOUNS for w in found):
         return ""  # a name ("did Igor Krasnov say"): `asked_speaker` covers it

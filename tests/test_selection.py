@@ -395,3 +395,18 @@ def test_a_place_the_question_names_is_no_answer_to_where() -> None:
     text = "They signed a declaration on the Caspian Sea protection in Moscow."
     assert [text[s:e] for s, e in answer_spans(info, text, frozenset())] == ["Moscow"]
     assert analyse("Dates of the St Petersburg conference?").kind == "when"
+
+
+def test_as_the_minister_tells_it_asks_for_the_ministers_words(seeded: Engine) -> None:
+    question = (
+        "What result did the overhaul of Azerbaijan's armed forces produce, "
+        "as the minister tells it?"
+    )
+    assert asked_role(question) == ("minister",)
+    answer = seeded.ask(question)
+    assert answer.found and "number of crimes" in answer.text
+
+
+def test_the_dates_of_an_event_are_a_range(seeded: Engine) -> None:
+    answer = seeded.ask("Dates of the St Petersburg conference of European prosecution chiefs?")
+    assert answer.found and "**July 7-8**" in answer.text
