@@ -9,8 +9,8 @@ from qa.candidates import Candidate
 from qa.entities import person_names
 from qa.features import SoftMatcher, answer_spans
 from qa.question import QuestionInfo
-from qa.speakers import ROLE_NOUNS, speaker_clauses, speaker_verdicts
-from qa.text import countries_in, words
+from qa.speakers import ROLE_NOUNS, owner_countries, speaker_clauses, speaker_verdicts
+from qa.text import words
 
 
 class Attribution:
@@ -39,7 +39,7 @@ class Attribution:
             titled = len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(
                 info.role
             )
-            theirs = countries_in(evidence)
+            theirs = owner_countries(evidence)
             if titled and not (info.role_countries and theirs and not info.role_countries & theirs):
                 return 1  # the right title, and not another country's ("the Turkmen prosecutor")
             verdict = -1
@@ -71,7 +71,7 @@ class Attribution:
         """Every word of `title` (or a close synonym) in `evidence`, and no other country's."""
         if self.soft.unmatched(list(title), evidence, threshold=0.6):
             return False
-        theirs = countries_in(evidence)
+        theirs = owner_countries(evidence)
         return not (countries and theirs and not countries & theirs)
 
     def titles(self, name: str, file: str, fallback: str = "") -> str:

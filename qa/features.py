@@ -133,7 +133,7 @@ def place_spans(text: str) -> list[tuple[int, int]]:
 
 _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+years?\b", re.IGNORECASE)
 _DATE_ASKED = re.compile(r"\b(?:what|which)\s+(?:dates?|day)\b|^\s*dates?\s+of\b", re.I)
-_DATES_ASKED = re.compile(r"\bdates\b", re.IGNORECASE)
+_DATES_ASKED = re.compile(r"\b(?:dates|days)\b", re.IGNORECASE)
 _GENERIC_PLACE_WORDS = frozenset(
     "sea ocean gulf lake river city republic federation st saint north south east west new "
     "upper lower united of the and".split()
@@ -214,6 +214,8 @@ def _counts(unit: str, text: str, span: tuple[int, int]) -> bool:
     after = re.sub(r"^[\d,.]+(?:st|nd|rd|th)?", "", text[span[0] : span[1] + 40])
     if unit == "duration":
         return bool(_DURATION.match(after))
+    if unit == "percent":
+        return bool(re.match(r"^\s*(?:%|per\s?cent)", after, re.IGNORECASE))
     if unit == "age":
         return bool(_AGE.match(after)) or text[max(0, span[0] - 6) : span[0]].lower().endswith(
             "aged "

@@ -38,7 +38,9 @@ def asked_speaker(question: str) -> str | None:
     if not m:
         return None
     name = _surname(m.group(1) or m.group(2))
-    return None if stem(name) in place_words() else name  # "What did Moscow say": not a person
+    if stem(name) in place_words() or name in _ORGANISATION:
+        return None  # "What did Moscow say", "… the Prosecutor General's Office announce"
+    return name
 
 
 _ROLE_ASKED = re.compile(
@@ -84,7 +86,31 @@ def asked_role(question: str) -> tuple[str, ...]:
 
 def asked_role_countries(question: str) -> frozenset[str]:
     """The countries the asked title belongs to ("Yerevan's top prosecutor" → armenia)."""
-    return frozenset(countries_in(_role_phrase(question)))
+    return owner_countries(_role_phrase(question))
+
+
+_OF_OWNER = re.compile(
+    r"^[\s-]*(?:[A-Za-z-]+\s+){0,2}?(?:of|from)\s+(?:the\s+)?((?:[A-Z][\w’'`-]*\s*(?:of\s+)?){1,4})"
+)
+
+
+def owner_countries(phrase: str) -> frozenset[str]:
+    """Whose titles a phrase names: the country just before a title ("Iranian Ambassador to
+    Russia" → iran, "Russia's ambassador to Azerbaijan" → russia) or right after it with "of"
+    ("Prosecutor General of the Republic of Azerbaijan" → azerbaijan). A country after "to" or
+    "in" is where the holder serves, not whose they are. Without a title, every country named."""
+    found: set[str] = set()
+    titled = False
+    for m in re.finditer(r"[A-Za-z]+", phrase):
+        if m.group(0).lower() not in ROLE_NOUNS:
+            continue
+        titled = True
+        before = " ".join(re.findall(r"[\w’'`-]+", phrase[: m.start()])[-3:])
+        owners = countries_in(before)
+        if not owners and (of := _OF_OWNER.match(phrase[m.end() :])):
+            owners = countries_in(of.group(1))
+        found |= owners
+    return frozenset(found) if titled else frozenset(countries_in(phrase))
 
 
 _WHO_IS = re.compile(
@@ -92,7 +118,8 @@ _WHO_IS = re.compile(
     r"(.+?)(?:\s+who\b.*)?\??\s*$"
     r"|(?:which|what)\s+((?:[\w’'-]+\s+){0,3}?(?:"
     + "|".join(sorted(ROLE_NOUNS))
-    + r"))\s+(?:did|does|do|is|was|has|had|will|\w+ed)\b)",
+    + r"))\s+(?:did|does|do|is|was|has|had|will|\w+ed|took|met|led|held|gave|made|spoke|went|"
+    r"came|sent|saw)\b)",
     re.I,
 )
 
@@ -108,7 +135,7 @@ def asked_title(question: str) -> tuple[tuple[str, ...], frozenset[str]]:
     roles = tuple(w.lower() for w in re.findall(r"[A-Za-z]+", phrase) if w.lower() in ROLE_NOUNS)
     if all(r in _RANK_WORDS or r in _GENERIC_PEOPLE for r in roles):
         return (), frozenset()  # "the head of the delegation", "which official": no title
-    return roles, frozenset(countries_in(phrase))
+    return roles, owner_countries(phrase)
 
 
 BACK_REFERENCE = re.compile(
