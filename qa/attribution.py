@@ -10,7 +10,15 @@ from qa.entities import person_names
 from qa.features import SoftMatcher, answer_spans
 from qa.question import QuestionInfo
 from qa.speakers import ROLE_NOUNS, owner_countries, speaker_clauses, speaker_verdicts
-from qa.text import words
+from qa.text import countries_in, words
+
+
+def _country_fits(asked: frozenset[str], evidence: str) -> bool:
+    """Whether a title's `evidence` is not another country's than the `asked` ones: whose the
+    title is ("Iranian Ambassador"), else any country the evidence names ("the Azerbaijani
+    delegation led by Prosecutor-General …")."""
+    theirs = owner_countries(evidence) or frozenset(countries_in(evidence))
+    return not (asked and theirs and not asked & theirs)
 
 
 class Attribution:
@@ -39,8 +47,7 @@ class Attribution:
             titled = len(self.soft.unmatched(list(info.role), evidence, threshold=0.6)) < len(
                 info.role
             )
-            theirs = owner_countries(evidence)
-            if titled and not (info.role_countries and theirs and not info.role_countries & theirs):
+            if titled and _country_fits(info.role_countries, evidence):
                 return 1  # the right title, and not another country's ("the Turkmen prosecutor")
             verdict = -1
         return verdict
@@ -71,8 +78,7 @@ class Attribution:
         """Every word of `title` (or a close synonym) in `evidence`, and no other country's."""
         if self.soft.unmatched(list(title), evidence, threshold=0.6):
             return False
-        theirs = owner_countries(evidence)
-        return not (countries and theirs and not countries & theirs)
+        return _country_fits(countries, evidence)
 
     def titles(self, name: str, file: str, fallback: str = "") -> str:
         """The words the article puts right before a person's name, back to the sentence start

@@ -22,7 +22,8 @@ def _answer_person(previous: Answer) -> str | None:
     asked = previous.query or previous.question
     asked_lower = asked.lower()
     bold = re.findall(r"\*\*(.+?)\*\*", previous.text)
-    if previous.found and bold and analyse(asked).kind == "who" and person_names(bold[0] + " x"):
+    # A who-answer's bold span is a person (a full name, or a surname the articles use alone).
+    if previous.found and bold and analyse(asked).kind == "who" and bold[0][:1].isupper():
         return str(bold[0])
     if previous.found and previous.sources and analyse(asked).kind == "who":
         for _, _, name in person_names(previous.sources[0].quote):

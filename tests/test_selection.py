@@ -454,3 +454,24 @@ def test_an_office_is_not_a_person_whose_words_are_asked(seeded: Engine) -> None
     assert asked_speaker(question) is None
     answer = seeded.ask(question)
     assert answer.found and "July 7" in answer.text
+
+
+def test_a_title_with_no_owner_takes_the_country_its_sentence_names(seeded: Engine) -> None:
+    # "The Azerbaijani delegation led by Prosecutor-General Kamran Aliyev …" is no Armenian's.
+    answer = seeded.ask("Who was Armenia's Prosecutor General when Igor Krasnov visited Armenia?")
+    assert answer.found and "Davtyan" in answer.text and "Kamran" not in answer.text
+
+
+def test_he_means_a_surname_answered_alone() -> None:
+    from qa.followup import rewrite
+    from qa.types import Answer
+
+    previous = Answer(
+        "Who was Armenia's Prosecutor General when Igor Krasnov visited Armenia?",
+        "… reported that **Davtyan** had invited his Russian counterpart … [1]",
+        [],
+        True,
+        "",
+    )
+    query, _ = rewrite("What did he say about prisoners of war?", previous)
+    assert query.startswith("What did Davtyan say")  # not the question's Igor Krasnov
