@@ -118,7 +118,8 @@ _WHO_IS = re.compile(
     r"(.+?)(?:\s+who\b.*)?\??\s*$"
     r"|(?:which|what)\s+((?:[\w’'-]+\s+){0,3}?(?:"
     + "|".join(sorted(ROLE_NOUNS))
-    + r"))\s+(?:did|does|do|is|was|has|had|will|\w+ed|took|met|led|held|gave|made|spoke|went|"
+    + r")(?:\s+(?:to|in|of|from)\s+(?:the\s+)?[A-Z][\w’'-]*)?)\s+"
+    r"(?:did|does|do|is|was|has|had|will|\w+ed|took|met|led|held|gave|made|spoke|went|"
     r"came|sent|saw)\b)",
     re.I,
 )

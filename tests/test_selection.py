@@ -475,3 +475,13 @@ def test_he_means_a_surname_answered_alone() -> None:
     )
     query, _ = rewrite("What did he say about prisoners of war?", previous)
     assert query.startswith("What did Davtyan say")  # not the question's Igor Krasnov
+
+
+def test_a_title_phrase_may_name_where_its_holder_serves(seeded: Engine) -> None:
+    question = (
+        "Which Iranian ambassador to Russia held talks with Azerbaijan's prosecutor-general "
+        "on the sidelines of the St Petersburg conference?"
+    )
+    assert asked_title(question) == (("ambassador",), frozenset({"iran"}))
+    answer = seeded.ask(question)
+    assert answer.found and "Kazem Jalali" in answer.text
