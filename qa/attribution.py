@@ -9,8 +9,9 @@ from qa.candidates import Candidate
 from qa.entities import person_names
 from qa.features import SoftMatcher, answer_spans
 from qa.question import QuestionInfo
-from qa.speakers import ROLE_NOUNS, owner_countries, speaker_clauses, speaker_verdicts
+from qa.speakers import speaker_clauses, speaker_verdicts
 from qa.text import countries_in, words
+from qa.titles import ROLE_NOUNS, owner_countries
 
 
 def _country_fits(asked: frozenset[str], evidence: str) -> bool:

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from qa.entities import MONTHS, person_names
-from qa.speakers import asked_role, asked_role_countries, asked_speaker, asked_title
+from qa.speakers import asked_role, asked_role_countries, asked_speaker
 from qa.text import STOPWORDS, place_words, stem, terms, words
+from qa.titles import asked_title
 
 _WHO = re.compile(
     r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+"

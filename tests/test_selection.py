@@ -12,12 +12,11 @@ from qa.speakers import (
     asked_role,
     asked_role_countries,
     asked_speaker,
-    asked_title,
-    owner_countries,
     quote_opener,
     sentence_speakers,
     speaker_conflict,
 )
+from qa.titles import asked_title, owner_countries
 
 NAMES = frozenset({"Artur", "Davtyan", "Igor", "Krasnov", "Kamran", "Aliyev"})
 
