@@ -149,7 +149,9 @@ class ExtractiveAnswerer:
         )
         self._vectors: dict[tuple[str, int, int], np.ndarray] = {}
 
-    def candidates(self, hits: list[Hit]) -> list[Candidate]:
+    def candidates(self, hits: list[Hit], *, attributed: bool = True) -> list[Candidate]:
+        """The sentences of `hits`; `attributed` also looks up who said each one (needed only
+        when the question asks for somebody's words or a title)."""
         seen: set[tuple[str, int]] = set()
         out: list[Candidate] = []
         for rank, hit in enumerate(hits[: self.max_chunks]):
@@ -178,12 +180,17 @@ class ExtractiveAnswerer:
                         base,
                         hit.dense,
                         antecedent=antecedent_terms(text, before),
-                        attribution=after
-                        if BACK_REFERENCE.match(after)
-                        else quote_opener(self.article_text(str(hit.meta["file"])), start),
+                        attribution=self._attribution(hit, start, after) if attributed else "",
                     )
                 )
         return out
+
+    def _attribution(self, hit: Hit, start: int, after: str) -> str:
+        """The sentence saying who said the one at `start`: "This is what X said" right after
+        it, else the "X said:" that opened the quotation it stands in (or nothing)."""
+        if BACK_REFERENCE.match(after):
+            return after
+        return quote_opener(self.article_text(str(hit.meta["file"])), start)
 
     def _sentence_vectors(self, cands: list[Candidate]) -> np.ndarray:
         keys = [(str(c.meta.get("content_hash", c.meta["file"])), c.start, c.end) for c in cands]
@@ -461,7 +468,8 @@ class ExtractiveAnswerer:
         """`prefer_files`: the previous turn's articles, which a follow-up most likely continues;
         `focus`: the part of `query` the answer must match (the rest is carried context)."""
         info = analyse(focus or query, query if focus and focus != query else "")
-        ranked = self.score(info, qvec, self.candidates(hits))
+        attributed = bool(info.speaker or info.role)
+        ranked = self.score(info, qvec, self.candidates(hits, attributed=attributed))
         if prefer_files:
             bonus = self.weights.continuity
             ranked = sorted(

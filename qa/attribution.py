@@ -9,7 +9,7 @@ from qa.candidates import Candidate
 from qa.entities import person_names
 from qa.features import SoftMatcher, answer_spans
 from qa.question import QuestionInfo
-from qa.speakers import speaker_clauses, speaker_verdicts
+from qa.speakers import speaker_clauses, speaker_conflict, speaker_verdicts
 from qa.text import countries_in, words
 from qa.titles import ROLE_NOUNS, owner_countries
 
@@ -112,8 +112,12 @@ class Attribution:
 
     def other_speaker(self, info: QuestionInfo, cand: Candidate) -> bool:
         """Whether only somebody other than the asked speaker speaks in `cand`."""
-        if info.speaker:
-            verdicts = self.verdicts(info.speaker, cand)
-            if verdicts and not any(verdicts):
-                return True
-        return self.role_fit(info, cand) < 0
+        file = str(cand.meta.get("file"))
+        return speaker_conflict(
+            info.speaker,
+            cand.text,
+            self.names,
+            cand.attribution,
+            lambda name: self.titles(name, file),
+            cand.antecedent,
+        ) or (self.role_fit(info, cand) < 0)
