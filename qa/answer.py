@@ -15,12 +15,12 @@ from qa.features import (
     best_span,
     enumerates_head,
     near_answer,
-    places,
     question_coverage,
     sentence_terms,
     soft_coverage,
     type_match,
 )
+from qa.places import places
 from qa.question import QuestionInfo, analyse
 from qa.retrieval import Hit
 from qa.sentences import split_sentences

@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from qa.entities import DATE_RE, NUMBER_RE, mentions_person, person_names
+from qa.places import cities, countries, places
 from qa.question import QuestionInfo
 from qa.text import STOPWORDS, stem, terms, words
-
-_DATA = Path(__file__).resolve().parent / "data"
-
-
-@lru_cache(maxsize=1)
-def _place_sections() -> tuple[frozenset[str], ...]:
-    """(countries and territories, cities and towns, regions and seas): qa/data/places.txt."""
-    path = _DATA / "places.txt"
-    if not path.exists():
-        return frozenset(), frozenset(), frozenset()
-    sections: list[set[str]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            sections.append(set())
-        elif line.strip() and sections:
-            sections[-1].add(line.strip())
-    return tuple(frozenset(section) for section in sections)
-
-
-def places() -> frozenset[str]:
-    """Country, city and region names (qa/data/places.txt)."""
-    return frozenset().union(*_place_sections())
-
-
-def countries() -> frozenset[str]:
-    """Country and territory names: what "which country" asks for."""
-    return _place_sections()[0] if _place_sections() else frozenset()
-
-
-def cities() -> frozenset[str]:
-    """City and town names: what "which city" asks for (not Russia, not Nagorno-Karabakh)."""
-    sections = _place_sections()
-    return sections[1] if len(sections) > 1 else frozenset()
 
 
 def question_coverage(

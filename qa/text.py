@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
+
+from qa.places import aliases as place_aliases
+from qa.places import places
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 STOPWORDS = frozenset(
@@ -40,14 +42,7 @@ _DEMONYM_ENDINGS = ("n", "ian", "i", "an", "ese", "ish")
 @lru_cache(maxsize=1)
 def place_words() -> frozenset[str]:
     """Lowercase country, city and region names (qa/data/places.txt)."""
-    path = Path(__file__).resolve().parent / "data" / "places.txt"
-    if not path.exists():
-        return frozenset()
-    return frozenset(
-        line.strip().lower()
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
+    return frozenset(name.lower() for name in places())
 
 
 @lru_cache(maxsize=65536)
@@ -80,22 +75,9 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
 
 
-@lru_cache(maxsize=1)
-def _place_aliases() -> dict[str, str]:
-    path = Path(__file__).resolve().parent / "data" / "place_aliases.txt"
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if "|" in line and not line.startswith("#"):
-            word, country = line.split("|", 1)
-            out[word.strip().lower()] = country.strip().lower()
-    return out
-
-
 def countries_in(text: str) -> set[str]:
     """Countries that `text` names, or names by a capital or demonym ("Yerevan's" → armenia)."""
-    aliases = _place_aliases()
+    aliases = place_aliases()
     known = place_words()
     out: set[str] = set()
     for word in words(text):
@@ -109,4 +91,4 @@ def countries_in(text: str) -> set[str]:
 
 def country_alias(word: str) -> str | None:
     """The country a capital or irregular demonym stands for ("tehran" → "iran"), if any."""
-    return _place_aliases().get(word.lower())
+    return place_aliases().get(word.lower())
