@@ -79,6 +79,7 @@ class Chat:
     ) -> None:
         self.engine = engine or get_engine(store=store, seeds=seeds, top_k=top_k)
         self.turns: list[Answer] = []
+        self._focus: dict[int, str] = {}  # id(answer) → the self-contained question it answered
 
     def ask(
         self,
@@ -90,7 +91,8 @@ class Chat:
     ) -> Answer:
         previous = self.turns[-1] if self.turns else None
         text = question.strip() if isinstance(question, str) else ""
-        query, focus = rewrite(text, previous) if text else (text, text)
+        asked = self._focus.get(id(previous), "") if previous else ""
+        query, focus = rewrite(text, previous, asked) if text else (text, text)
         follows = previous is not None and query != text
         answer = self.engine.ask(
             question,
@@ -102,15 +104,18 @@ class Chat:
             else frozenset(),
         )
         self.turns.append(answer)
+        self._focus[id(answer)] = focus
         return answer
 
     def forget(self, answer: Answer) -> None:
         """Drop `answer` (e.g. a cancelled one) so later follow-ups don't build on it."""
         self.turns = [turn for turn in self.turns if turn is not answer]
+        self._focus.pop(id(answer), None)
 
     def reset(self) -> None:
         """Start a fresh conversation."""
         self.turns.clear()
+        self._focus.clear()
 
     @property
     def last_query(self) -> str | None:

@@ -164,6 +164,20 @@ def article_files(folder: Path) -> list[Path]:
     )
 
 
+def decode_article(data: bytes) -> str:
+    """Article bytes as text: UTF-8 (a BOM dropped), else Windows-1252; newlines made '\n'."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_article_text(path: Path) -> str:
+    """The text of an article file exactly as ingest reads it (offsets and quotes refer to it)."""
+    return decode_article(path.read_bytes())
+
+
 def load_articles(folder: Path) -> LoadReport:
     """Read and parse every article under `folder`; unreadable files are reported, not fatal."""
     articles: list[Article] = []
@@ -171,11 +185,7 @@ def load_articles(folder: Path) -> LoadReport:
     for path in article_files(folder):
         rel = path.relative_to(folder).as_posix()
         try:
-            with path.open(encoding="utf-8") as fh:  # universal newlines, as readers open it
-                text = fh.read()
-        except UnicodeDecodeError as exc:
-            skipped.append((rel, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-            continue
+            text = read_article_text(path)
         except OSError as exc:
             skipped.append((rel, exc.strerror or str(exc)))
             continue

@@ -59,19 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(p)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="measure answer quality on a question set")
+    p = sub.add_parser("eval", help="measure answer quality on question sets (a dev tool)")
     _store_options(p)
     p.add_argument(
-        "--set",
-        dest="question_set",
-        metavar="FILE",
-        help="JSONL question set (default: the dev set)",
+        "--bbc",
+        action="store_true",
+        help="the BBC corpus (../shared/corpora/bbc, store in store-bbc/) and bbc_dev",
     )
-    p.add_argument("--no-ablations", action="store_true", help="only the full configuration")
+    p.add_argument(
+        "--set",
+        dest="question_sets",
+        action="append",
+        metavar="FILE",
+        help="JSONL question set, repeatable (default: the seed sets, or bbc_dev with --bbc)",
+    )
+    p.add_argument("--no-ablations", action="store_true", help="only the shipped reader")
     p.add_argument(
         "--failures", action="store_true", help="also list the questions answered or cited wrongly"
     )
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "train", help="fit the reader on bbc_train, calibrate on bbc_dev (a dev tool)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="retrain and fail unless the result equals the shipped model byte for byte",
+    )
 
     p = sub.add_parser("chat", help="open the terminal chat (ingests the seeds on first run)")
     _store_options(p)
@@ -199,30 +214,73 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_settings(args: argparse.Namespace) -> Any:
+    from qa.settings import Settings
+
+    if args.bbc:
+        settings = Settings.bbc()
+        if not settings.seeds_dir.is_dir():
+            raise UserError(f"the BBC corpus is not at {settings.seeds_dir} (set QA_BBC_DIR)")
+        return settings.with_overrides(store=args.store, chroma_url=args.chroma_url)
+    return _engine(args).settings
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qa.evaluation import evaluate, format_reports, load_set
+    from qa.evaluation import BBC_DEV, SEED_SETS, evaluate, format_reports, load_set
 
-    items = load_set(Path(args.question_set) if args.question_set else None)
-    reports = evaluate(_engine(args).settings, items, ablations=not args.no_ablations)
-    if args.json:
-        payload: dict[str, Any] = {
-            "metrics": reports[0].metrics(),
-            "ablations": {r.name: r.metrics() for r in reports},
-        }
-        if args.failures:
-            payload["failures"] = reports[0].failures()
-        print(json.dumps(payload, indent=2))
-    else:
-        print(format_reports(reports))
+    paths = [Path(p) for p in args.question_sets or []] or ([BBC_DEV] if args.bbc else SEED_SETS)
+    settings = _eval_settings(args)
+    payload: dict[str, Any] = {}
+    for path in paths:
+        reports = evaluate(settings, load_set(path), ablations=not args.no_ablations)
+        if args.json:
+            payload[path.name] = {
+                "metrics": reports[0].metrics(),
+                "ablations": {r.name: r.metrics() for r in reports},
+                **({"failures": reports[0].failures()} if args.failures else {}),
+            }
+            continue
+        print(format_reports(path.name, reports) + "\n")
         if args.failures:
             for f in reports[0].failures():
                 print(
-                    f"\n{f['id']} [{f['kind']}] {f['question']}\n  query: {f['query']}\n"
-                    f"  got:   {f['answer']}\n  cited: {', '.join(f['cited']) or '-'}\n"
-                    f"  gold:  {f['gold']} in {', '.join(f['gold_sources']) or '-'}"
+                    f"{f['id']} {' / '.join(f['context'] + [f['question']])}\n"
+                    f"  query: {f['query']}\n  got:   {f['answer']} (p={f['confidence']})\n"
+                    f"  cited: {', '.join(f['cited']) or '-'}\n"
+                    f"  gold:  {f['gold']} in {', '.join(f['gold_sources']) or '-'}\n"
                 )
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from qa.evaluation import BBC_DEV, SETS_DIR
+    from qa.reader.model import MODEL_PATH, expected_sha256
+    from qa.settings import Settings
+    from qa.training import train, write_model
+
+    settings = Settings.bbc()
+    if not settings.seeds_dir.is_dir():
+        raise UserError(f"the BBC corpus is not at {settings.seeds_dir} (set QA_BBC_DIR)")
+
+    def log(message: str) -> None:
+        print(f"train: {message}", file=sys.stderr, flush=True)
+
+    model, stats = train(settings, SETS_DIR / "bbc_train.jsonl", BBC_DEV, log)
+    if args.check:
+        import hashlib
+
+        digest = hashlib.sha256(model.to_json().encode("utf-8")).hexdigest()
+        shipped = expected_sha256(MODEL_PATH)
+        if digest != shipped:
+            raise UserError(f"retrained model has sha256 {digest}, the shipped one {shipped}")
+        print(f"retraining reproduces {MODEL_PATH.name} (sha256 {digest})")
+        return 0
+    digest = write_model(model)
+    print(f"wrote {MODEL_PATH} (sha256 {digest}); threshold {model.threshold:.4f}; {stats}")
     return 0
 
 
@@ -269,6 +327,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ask": cmd_ask,
     "status": cmd_status,
     "eval": cmd_eval,
+    "train": cmd_train,
     "chat": cmd_chat,
     "bench": cmd_bench,
 }

@@ -17,14 +17,13 @@ dev question still has exactly one right answer, found in a seed file whose name
 
 from __future__ import annotations
 
+import calendar
 import random
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from qa.entities import MONTHS
 
 DEFAULT_SEED = 20240611
 
@@ -190,7 +189,7 @@ def _scene(rng: random.Random, year: int, month: int, day: int) -> _Scene:
         product=rng.choice(PRODUCTS),
         river=rng.choice(RIVERS),
         year=year,
-        month=MONTHS[month - 1],
+        month=calendar.month_name[month],
         day=day,
         weekday=rng.choice(WEEKDAYS),
         agency=rng.choice(AGENCIES),

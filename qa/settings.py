@@ -9,6 +9,10 @@ from pathlib import Path
 from qa.errors import UserError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Dev tools only (`newsqa train`, `newsqa eval --bbc`): the BBC corpus beside the project and the
+# store built from it; QA_BBC_DIR and QA_BBC_STORE_DIR override them.
+BBC_CORPUS = PROJECT_DIR.parent / "shared" / "corpora" / "bbc"
+BBC_STORE = PROJECT_DIR / "store-bbc"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -57,6 +61,14 @@ class Settings:
             batch_size=_env_int("QA_BATCH_SIZE", base.batch_size),
             chunk_tokens=_env_int("QA_CHUNK_TOKENS", base.chunk_tokens),
             chunk_overlap=_env_int("QA_CHUNK_OVERLAP", base.chunk_overlap),
+        )
+
+    @classmethod
+    def bbc(cls) -> Settings:
+        """Settings for the BBC corpus and its own store (the dev tools' ground)."""
+        return cls.from_env().with_overrides(
+            seeds=_env_path("QA_BBC_DIR", BBC_CORPUS),
+            store=_env_path("QA_BBC_STORE_DIR", BBC_STORE),
         )
 
     def with_overrides(

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from qa.errors import UserError
 from qa.model_files import MODEL_NAME
+from qa.ner import NER_MODEL
 from qa.settings import Settings
 
 _PAGE = 500  # rows per read: 10x smaller peak memory than 5000 at the same speed
@@ -186,7 +187,7 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
         collection = client.get_or_create_collection(
             settings.collection,
             embedding_function=None,  # never Chroma's default, which downloads a model
-            metadata={"hnsw:space": "cosine", "embedder": MODEL_NAME},
+            metadata={"hnsw:space": "cosine", "embedder": MODEL_NAME, "entities": NER_MODEL},
             configuration={"hnsw": HNSW},
         )
         _raise_ef_search(collection)
@@ -196,10 +197,16 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
         raise UserError(f"cannot open the store at {location}: {_reason(exc)}") from None
     if settings.chroma_url:
         collection = _ServerCollection(collection, location)
-    embedder = (collection.metadata or {}).get("embedder")
+    metadata = collection.metadata or {}
+    embedder = metadata.get("embedder")
     if embedder not in (None, MODEL_NAME):
         raise UserError(
             f"the store at {location} was built with embedder {embedder!r}; "
+            "run `newsqa ingest --rebuild`"
+        )
+    if metadata.get("entities") != NER_MODEL and not rebuild and collection.count() > 0:
+        raise UserError(
+            f"the store at {location} was built without entity spans (an older newsqa); "
             "run `newsqa ingest --rebuild`"
         )
     return Store(client, collection, ChromaVectorStore(chroma_collection=collection), location)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from qa.places import aliases as place_aliases
-from qa.places import places
-
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as into about over after before
@@ -36,28 +33,14 @@ _SUFFIXES = (
 )
 
 
-_DEMONYM_ENDINGS = ("n", "ian", "i", "an", "ese", "ish")
-
-
-@lru_cache(maxsize=1)
-def place_words() -> frozenset[str]:
-    """Lowercase country, city and region names (qa/data/places.txt)."""
-    return frozenset(name.lower() for name in places())
-
-
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately light stemmer: 'meetings'/'meeting', 'signed'/'sign', 'Russian'/'Russia'."""
+    """A deliberately light stemmer: 'meetings'/'meeting', 'signed'/'sign'."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
     if len(w) <= 4 or w.isdigit():
         return w
-    places = place_words()
-    if w not in places:
-        for ending in _DEMONYM_ENDINGS:
-            if w.endswith(ending) and w[: -len(ending)] in places:
-                return w[: -len(ending)]
     for suffix in _SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= 4:
             w = w[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
@@ -73,22 +56,3 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Content terms: stemmed, lowercased, stopwords dropped."""
     return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
-
-
-def countries_in(text: str) -> set[str]:
-    """Countries that `text` names, or names by a capital or demonym ("Yerevan's" → armenia)."""
-    aliases = place_aliases()
-    known = place_words()
-    out: set[str] = set()
-    for word in words(text):
-        low = word.lower().replace("’", "'").removesuffix("'s")
-        if low in aliases:
-            out.add(aliases[low])
-        elif (term := stem(word)) in known and word[:1].isupper():
-            out.add(aliases.get(term, term))
-    return out
-
-
-def country_alias(word: str) -> str | None:
-    """The country a capital or irregular demonym stands for ("tehran" → "iran"), if any."""
-    return place_aliases().get(word.lower())

@@ -1,0 +1,122 @@
+"""The reader, top-down: question analysis → candidates → features → rank → answerability →
+answer. Each stage is its own module; this one only chains them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.reader.answer import compose, refusal
+from qa.reader.candidates import Candidate, candidates
+from qa.reader.features import FEATURES, Lexicon, featurize, idf_mass, unknown_share
+from qa.reader.model import ReaderModel, shipped_model
+from qa.reader.question import Question, analyse
+from qa.retrieval import Hit
+from qa.types import Answer
+
+# Answerability looks at the top candidates and at how the question fits the corpus.
+ANSWERABILITY = (
+    "top",
+    "margin",
+    "top_cover",
+    "top_names",
+    "best_names",
+    "top_type_missing",
+    "top_type_near",
+    "top_chunk_dense",
+    "unknown_share",
+    "idf_mass",
+    "typed",
+)
+MODES = ("reader", "always-answer", "bm25-sentence")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything one question's reading produced (for the answer, evaluation and training)."""
+
+    question: Question
+    candidates: list[Candidate]  # ranked, best first
+    scores: np.ndarray  # ranker logits, same order
+    features: np.ndarray  # feature rows, same order
+    answerable: float  # P(answerable)
+
+
+class Reader:
+    """Picks the sentence that answers, or refuses; collaborators are injected."""
+
+    def __init__(
+        self, lexicon: Lexicon, model: ReaderModel | None = None, mode: str = "reader"
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown reader mode {mode!r}")
+        self.lexicon = lexicon
+        self.model = model or shipped_model()
+        self.mode = mode
+
+    def rank(self, question: str, hits: list[Hit], prefer: frozenset[str] = frozenset()) -> Reading:
+        """Candidates of `hits` ranked by the trained ranker, with P(answerable)."""
+        q = analyse(question)
+        cands = candidates(hits)
+        rows = featurize(q, cands, self.lexicon, prefer)
+        if not cands:
+            return Reading(q, [], np.zeros(0), rows, 0.0)
+        if self.mode == "bm25-sentence":
+            scores = rows[:, FEATURES.index("bm25")] - 1e-3 * rows[:, FEATURES.index("pair")]
+        else:
+            scores = self.model.ranker.logit(rows)
+        order = np.argsort(-scores, kind="stable")
+        scores, rows = scores[order], rows[order]
+        features = answerability_row(q, scores, rows, self.lexicon)[None, :]
+        answerable = float(self.model.answerability.probability(features)[0])
+        return Reading(q, [cands[i] for i in order], scores, rows, answerable)
+
+    def answer(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        prefer: frozenset[str] = frozenset(),
+        focus: str | None = None,
+    ) -> Answer:
+        """The answer to `question`; `focus` is its self-contained rewrite (a follow-up's)."""
+        reading = self.rank(focus or question, hits, prefer)
+        shown_query = query if query != question else ""
+        refuse = self.mode == "reader" and reading.answerable < self.model.threshold
+        if not reading.candidates or refuse:
+            return refusal(question, shown_query, reading.answerable)
+        return compose(
+            question,
+            reading.question,
+            reading.candidates[0],
+            float(reading.scores[0]),
+            reading.answerable,
+            shown_query,
+        )
+
+
+def answerability_row(
+    q: Question, scores: np.ndarray, rows: np.ndarray, lexicon: Lexicon
+) -> np.ndarray:
+    """The answerability model's inputs for one question (see ANSWERABILITY)."""
+    if not len(scores):
+        return np.zeros(len(ANSWERABILITY))
+    col = FEATURES.index
+    top = rows[0]
+    second = float(scores[1]) if len(scores) > 1 else float(scores[0]) - 5.0
+    return np.asarray(
+        [
+            float(scores[0]),
+            float(scores[0]) - second,
+            top[col("cover")],
+            top[col("names_window")],
+            float(rows[:, col("names_window")].max()),
+            top[col("type_missing")],
+            top[col("type_near")],
+            top[col("chunk_dense")],
+            unknown_share(q, lexicon),
+            idf_mass(q, lexicon),
+            float(q.typed),
+        ]
+    )
