@@ -222,7 +222,3 @@ def unknown_share(q: Question, lexicon: Lexicon) -> float:
     if not q.terms:
         return 0.0
     return sum(1 for t in q.terms if not lexicon.known(t)) / len(q.terms)
-
-
-def idf_mass(q: Question, lexicon: Lexicon) -> float:
-    return math.log1p(sum(lexicon.idf(t) for t in q.terms))

@@ -9,10 +9,11 @@ import numpy as np
 
 from qa.reader.answer import compose, refusal
 from qa.reader.candidates import Candidate, candidates
-from qa.reader.features import FEATURES, Lexicon, featurize, idf_mass, unknown_share
+from qa.reader.features import FEATURES, Lexicon, featurize, unknown_share
 from qa.reader.model import ReaderModel, shipped_model
 from qa.reader.question import Question, analyse
 from qa.retrieval import Hit
+from qa.text import terms
 from qa.types import Answer
 
 # Answerability looks at the top candidates and at how the question fits the corpus.
@@ -26,8 +27,10 @@ ANSWERABILITY = (
     "top_type_near",
     "top_chunk_dense",
     "unknown_share",
-    "idf_mass",
     "typed",
+    "top_cover_window",
+    "top_missing_rare",
+    "top_year_miss",
 )
 MODES = ("reader", "always-answer", "bm25-sentence")
 
@@ -68,7 +71,7 @@ class Reader:
             scores = self.model.ranker.logit(rows)
         order = np.argsort(-scores, kind="stable")
         scores, rows = scores[order], rows[order]
-        features = answerability_row(q, scores, rows, self.lexicon)[None, :]
+        features = answerability_row(q, scores, rows, self.lexicon, cands[order[0]])[None, :]
         answerable = float(self.model.answerability.probability(features)[0])
         return Reading(q, [cands[i] for i in order], scores, rows, answerable)
 
@@ -96,11 +99,22 @@ class Reader:
         )
 
 
+def missing_rare(q: Question, cand: Candidate, lexicon: Lexicon) -> float:
+    """How rare the rarest question term is that the candidate's window lacks (0: none lacks;
+    1: the question's rarest term itself is missing)."""
+    if not q.terms:
+        return 0.0
+    have = set(terms(cand.window + " " + cand.title))
+    idfs = {t: lexicon.idf(t) for t in q.terms}
+    missing = [idf for t, idf in idfs.items() if t not in have]
+    return max(missing, default=0.0) / (max(idfs.values()) or 1.0)
+
+
 def answerability_row(
-    q: Question, scores: np.ndarray, rows: np.ndarray, lexicon: Lexicon
+    q: Question, scores: np.ndarray, rows: np.ndarray, lexicon: Lexicon, best: Candidate | None
 ) -> np.ndarray:
     """The answerability model's inputs for one question (see ANSWERABILITY)."""
-    if not len(scores):
+    if not len(scores) or best is None:
         return np.zeros(len(ANSWERABILITY))
     col = FEATURES.index
     top = rows[0]
@@ -116,7 +130,9 @@ def answerability_row(
             top[col("type_near")],
             top[col("chunk_dense")],
             unknown_share(q, lexicon),
-            idf_mass(q, lexicon),
             float(q.typed),
+            top[col("cover_window")],
+            missing_rare(q, best, lexicon),
+            top[col("year_miss")],
         ]
     )

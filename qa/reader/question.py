@@ -16,6 +16,7 @@ from typing import Any
 from qa.text import STOPWORDS, terms, words
 
 _TYPES = Path(__file__).resolve().parent.parent / "data" / "answer_types.json"
+_LIST_ASK = re.compile(r"\b(?:which|what|name|list|give)\s+(?:the\s+|all\s+)?(\w+)\b", re.I)
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 _IMPERATIVES = {"name", "list", "give", "tell", "describe", "explain", "state", "identify"}
@@ -105,10 +106,9 @@ def analyse(text: str) -> Question:
         primary, secondary = _head_noun_labels(text, rules)
         kind = "head_noun" if primary else kind
     count = 0
-    for word in words(text.lower())[:6]:
-        if word in rules["list_counts"]:
-            count = int(rules["list_counts"][word])
-            break
+    asked = _LIST_ASK.search(text)
+    if asked and asked.group(1).lower() in rules["list_counts"]:
+        count = int(rules["list_counts"][asked.group(1).lower()])
     return Question(
         text=text,
         terms=tuple(dict.fromkeys(terms(text))),
