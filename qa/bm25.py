@@ -45,7 +45,7 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
-        for term in set(terms(query)):
+        for term in sorted(set(terms(query))):  # a fixed order: float sums that never vary
             hit = self._postings.get(term)
             if hit is not None:
                 out[hit[0]] += hit[1]

@@ -162,8 +162,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def format_answer(answer: Any) -> str:
-    """The answer, then its numbered sources with their quotes, for a terminal."""
-    lines = [textwrap.fill(answer.text, 100)]
+    """The answer (its answer spans bold on a terminal), then its numbered sources and quotes."""
+    text = textwrap.fill(answer.text, 100)
+    if sys.stdout.isatty() and answer.spans and text.replace("\n", " ") == answer.text:
+        text = textwrap.fill(answer.marked("\x1b[1m", "\x1b[0m"), 100)
+    lines = [text]
     if answer.query and answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     if answer.sources:

@@ -10,9 +10,9 @@ organisations in real countries, in the header styles of the seeds:
 * a headline as the first line, no date
 * no header at all
 
-The generator never mentions the seeds' countries, people or roles (prosecutors, defence
-ministers, ambassadors, presidents, …) nor the facts the development set asks about, so each
-dev question still has exactly one right answer, found in a seed file whose name is unchanged.
+The generator never uses the words of tests/data/haystack_forbidden.txt (the seeds' people,
+places and roles, and what the seed sets ask about), so each seed question still has exactly one
+right answer, found in a seed file whose name is unchanged.
 """
 
 from __future__ import annotations
@@ -25,22 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.settings import PROJECT_DIR
+
 DEFAULT_SEED = 20240611
 
 # Words the haystack must never contain (checked by `check_text` and the tests): the seeds'
 # people, countries, places and roles, and the subjects of the dev set's unanswerable questions.
+FORBIDDEN_FILE = PROJECT_DIR / "tests" / "data" / "haystack_forbidden.txt"
 FORBIDDEN: tuple[str, ...] = tuple(
-    (
-        "Kamran,Aliyev,Ilham,Igor,Krasnov,Artur,Davtyan,Vafa,Ismayilova,Zakir,Hasanov,Valery,"
-        "Petrov,Vahe,Harutyunyan,Kazem,Jalali,Polad,Bulbuloglu,Vladimir,Putin,Nikol,Pashinyan,"
-        "Azernews,AZERTAC,Azerbaijan,Azerbaijani,Russia,Russian,Armenia,Armenian,Iran,Iranian,"
-        "Turkmenistan,Kazakhstan,Moscow,Baku,Yerevan,Tehran,Petersburg,Caspian,Karabakh,Nagorno,"
-        "Artsakh,Transcaucasian,prosecutor,prosecutors,prosecution,extradition,ambassador,"
-        "ambassadors,envoy,president,presidents,prime minister,minister of defense,defence,defense,"
-        "military,counsellor,colonel,population,capital,born,graduated,appointed,delegates,"
-        "prisoners,oil,budget,succeed,successor,aged,years old,FIFA,World Cup,Council of Europe,"
-        "human rights,war"
-    ).split(",")
+    line.strip()
+    for line in (
+        FORBIDDEN_FILE.read_text(encoding="utf-8").splitlines() if FORBIDDEN_FILE.exists() else []
+    )
+    if line.strip() and not line.startswith("#")
 )
 _FORBIDDEN_RE = re.compile(
     r"\b(?:" + "|".join(re.escape(w) for w in sorted(FORBIDDEN, key=len, reverse=True)) + r")\b",

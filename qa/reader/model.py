@@ -38,10 +38,10 @@ class Logistic:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
-            "mean": [round(float(v), 8) for v in self.mean],
-            "scale": [round(float(v), 8) for v in self.scale],
-            "coef": [round(float(v), 8) for v in self.coef],
-            "intercept": round(float(self.intercept), 8),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(float(self.intercept), 6),
         }
 
     @classmethod

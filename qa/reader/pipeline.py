@@ -119,7 +119,7 @@ def answerability_row(
     col = FEATURES.index
     top = rows[0]
     second = float(scores[1]) if len(scores) > 1 else float(scores[0]) - 5.0
-    return np.asarray(
+    return np.round(
         [
             float(scores[0]),
             float(scores[0]) - second,
@@ -134,5 +134,6 @@ def answerability_row(
             top[col("cover_window")],
             missing_rare(q, best, lexicon),
             top[col("year_miss")],
-        ]
+        ],
+        5,
     )

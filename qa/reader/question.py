@@ -85,15 +85,13 @@ def _head_noun_labels(text: str, rules: dict[str, Any]) -> tuple[frozenset[str],
 def analyse(text: str) -> Question:
     """The question's terms, names and the kind of answer it asks for."""
     rules = _rules()
-    kind, primary, secondary, quote, reason = (
-        "other",
-        frozenset[str](),
-        frozenset[str](),
-        False,
-        False,
-    )
+    kind, primary, secondary, reason = "other", frozenset[str](), frozenset[str](), False
+    # A question for somebody's words may still ask for a type ("According to X, how many …").
+    quote = any(r["regex"].search(text) for r in rules["rules"] if r.get("quote"))
     best = None
     for rule in rules["rules"]:
+        if rule.get("quote"):
+            continue
         m = rule["regex"].search(text)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), rule)
@@ -101,8 +99,10 @@ def analyse(text: str) -> Question:
         rule = best[1]
         kind = rule["kind"]
         primary, secondary = frozenset(rule["primary"]), frozenset(rule["secondary"])
-        quote, reason = bool(rule.get("quote")), bool(rule.get("reason"))
-    if best is None:
+        reason = bool(rule.get("reason"))
+    elif quote:
+        kind = "said"
+    else:
         primary, secondary = _head_noun_labels(text, rules)
         kind = "head_noun" if primary else kind
     count = 0
