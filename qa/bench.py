@@ -36,8 +36,17 @@ from typing import Any
 from qa.errors import UserError
 
 DEFAULT_ARTICLES = 10_000
-COLD_QUESTION = "Who is the Prosecutor General of Azerbaijan?"
-COLD_ANSWER = "Kamran Aliyev"
+
+def _cold_case() -> tuple[str, str]:
+    """The cold-start question and an alias of its answer: the seed dev set's second question."""
+    import json
+
+    from qa.evaluation import SETS_DIR
+
+    lines = (SETS_DIR / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    case = json.loads(lines[1])
+    return str(case["question"]), str(case["answers"][0][0])
+
 DEV_SET = "seed_dev.jsonl"  # in qa.evaluation.SETS_DIR: the seed development set, 90 questions
 _CLEAN_ENV = ("QA_CHROMA_URL", "QA_CHROMA_TOKEN", "QA_COLLECTION", "QA_STORE_DIR", "QA_SEEDS_DIR")
 
@@ -505,10 +514,10 @@ def _run(
         for i in range(runs.light):
             say(f"cold newsqa ask, {name} ({i + 1}/{runs.light})")
             child = run_child(
-                newsqa_cmd("ask", COLD_QUESTION, "--seeds", str(folder), "--store", str(store))
+                newsqa_cmd("ask", _cold_case()[0], "--seeds", str(folder), "--store", str(store))
             ).check("newsqa ask")
             cold[name].append(child.seconds)
-            cold_ok = cold_ok and COLD_ANSWER in child.stdout
+            cold_ok = cold_ok and _cold_case()[1] in child.stdout
 
     # 7. TUI time-to-ready (first frame accepting input), and time until answers can start
     tui_ready: list[float] = []
