@@ -146,11 +146,10 @@ def test_date_filters(seeded: Engine) -> None:
 
 
 def test_undated_articles_kept_without_a_date_filter(seeded: Engine) -> None:
-    answer = seeded.ask("Who is the Military Prosecutor of Armenia?")
+    question = "Whom did Davtyan invite to Armenia?"
+    answer = seeded.ask(question)
     assert answer.sources[0].file.startswith("004") and answer.sources[0].date is None
-    dated = seeded.ask(
-        "Who is the Military Prosecutor of Armenia?", filters=Filters.build(since="2000")
-    )
+    dated = seeded.ask(question, filters=Filters.build(since="2000"))
     assert not any(s.file.startswith("004") for s in dated.sources)
 
 
@@ -179,7 +178,11 @@ def two_mayors(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         "school in the city centre on Monday.\n",
         encoding="utf-8",
     )
-    engine = Engine(Settings().with_overrides(seeds=seeds, store=base / "store"))
+    # Never refusing: this checks the ranker's year preference. (The shipped threshold refuses
+    # both questions on a two-article store: a known false refusal on tiny folders, see README.)
+    engine = Engine(
+        Settings().with_overrides(seeds=seeds, store=base / "store"), reader_mode="always-answer"
+    )
     engine.ingest()
     return engine
 
