@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from qa.reader.candidates import Candidate
+from qa.reader.features import new_entities
 from qa.reader.question import Question
 from qa.text import terms, words
 from qa.types import Answer, Source, Span
@@ -29,12 +30,9 @@ def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
     ]
     found: list[tuple[float, int, int, str]] = []
     for tier, labels in enumerate((q.primary, q.secondary)):
-        for start, end, label in cand.entities:
-            text = cand.text[start - cand.start : end - cand.start]
-            ent_words = [w.lower() for w in words(text)]
-            if label in labels and ent_words and not all(w in q_words for w in ent_words):
-                distance = min((abs(a - start) for a in anchors), default=0)
-                found.append((tier * 10_000 + distance, start, end, label))
+        for start, end, label in new_entities(q_words, cand, labels):
+            distance = min((abs(a - start) for a in anchors), default=0)
+            found.append((tier * 10_000 + distance, start, end, label))
         if found:
             break
     found.sort()

@@ -38,12 +38,6 @@ class Candidate:
     first_chunk: bool  # its chunk opens the article
     is_pair: bool
 
-    def entity_texts(self) -> list[tuple[str, str]]:
-        """(surface text, label) of each entity inside the candidate."""
-        return [
-            (self.text[s - self.start : e - self.start], label) for s, e, label in self.entities
-        ]
-
 
 def _entities(meta: dict[str, Any]) -> list[tuple[int, int, str]]:
     raw = meta.get("entities")
