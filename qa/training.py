@@ -102,7 +102,7 @@ def fit_answerability(examples: list[Example], lexicon: Lexicon, ranker: Logisti
     xs, ys = [], []
     for e in examples:
         reading = reader.rank(e.item.question, e.hits)
-        answer = reader.answer(e.item.question, e.item.question, e.hits)
+        answer = reader.compose(e.item.question, e.item.question, reading)
         best = reading.candidates[0] if reading.candidates else None
         xs.append(
             answerability_row(reading.question, reading.scores, reading.features, lexicon, best)

@@ -84,7 +84,10 @@ class Reader:
         focus: str | None = None,
     ) -> Answer:
         """The answer to `question`; `focus` is its self-contained rewrite (a follow-up's)."""
-        reading = self.rank(focus or question, hits, prefer)
+        return self.compose(question, query, self.rank(focus or question, hits, prefer))
+
+    def compose(self, question: str, query: str, reading: Reading) -> Answer:
+        """The answer a finished reading gives: its top candidate, or a refusal."""
         shown_query = query if query != question else ""
         refuse = self.mode == "reader" and reading.answerable < self.model.threshold
         if not reading.candidates or refuse:
