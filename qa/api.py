@@ -11,6 +11,7 @@ from qa.engine import Engine
 from qa.filters import Filters
 from qa.followup import rewrite
 from qa.ingestion import IngestReport, ProgressCallback
+from qa.question_input import clean_question
 from qa.settings import Settings
 from qa.types import Answer
 
@@ -90,12 +91,12 @@ class Chat:
         sources: str | Iterable[str] | None = None,
     ) -> Answer:
         previous = self.turns[-1] if self.turns else None
-        text = question.strip() if isinstance(question, str) else ""
+        text = clean_question(question)
         asked = self._focus.get(id(previous), "") if previous else ""
-        query, focus = rewrite(text, previous, asked) if text else (text, text)
+        query, focus = rewrite(text, previous, asked)
         follows = previous is not None and query != text
         answer = self.engine.ask(
-            question,
+            text,
             query=query,
             focus=focus,
             filters=Filters.build(since, until, sources),

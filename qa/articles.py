@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import UserError
@@ -56,10 +57,12 @@ class Article:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """Articles that loaded and files that could not be read, with the reason."""
+    """Articles that loaded, files that could not be read (with the reason), and files that
+    loaded with a warning (e.g. decoded from a legacy encoding)."""
 
     articles: list[Article]
     skipped: list[tuple[str, str]]
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
@@ -178,11 +181,17 @@ def read_article_text(path: Path) -> str:
     return decode_article(path.read_bytes())
 
 
-def load_articles(folder: Path) -> LoadReport:
-    """Read and parse every article under `folder`; unreadable files are reported, not fatal."""
+def load_articles(folder: Path, progress: Callable[[int, int], None] | None = None) -> LoadReport:
+    """Read and parse every article under `folder`; unreadable files are reported, not fatal.
+
+    `progress(done, total)` is called as the files are read.
+    """
     articles: list[Article] = []
     skipped: list[tuple[str, str]] = []
-    for path in article_files(folder):
+    paths = article_files(folder)
+    for done, path in enumerate(paths, 1):
+        if progress:
+            progress(done - 1, len(paths))
         rel = path.relative_to(folder).as_posix()
         try:
             text = read_article_text(path)
@@ -194,4 +203,6 @@ def load_articles(folder: Path) -> LoadReport:
             skipped.append((rel, "empty article"))
             continue
         articles.append(article)
+    if progress:
+        progress(len(paths), len(paths))
     return LoadReport(articles, skipped)

@@ -37,6 +37,7 @@ from qa.errors import UserError
 
 DEFAULT_ARTICLES = 10_000
 
+
 def _cold_case() -> tuple[str, str]:
     """The cold-start question and an alias of its answer: the seed dev set's second question."""
     import json
@@ -46,6 +47,7 @@ def _cold_case() -> tuple[str, str]:
     lines = (SETS_DIR / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines()
     case = json.loads(lines[1])
     return str(case["question"]), str(case["answers"][0][0])
+
 
 DEV_SET = "seed_dev.jsonl"  # in qa.evaluation.SETS_DIR: the seed development set, 90 questions
 _CLEAN_ENV = ("QA_CHROMA_URL", "QA_CHROMA_TOKEN", "QA_COLLECTION", "QA_STORE_DIR", "QA_SEEDS_DIR")

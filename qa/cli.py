@@ -128,31 +128,44 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+    """Ingest progress on stderr: a redrawn line on a terminal; elsewhere (a log, a pipe) a line
+    per phase and one every few seconds, so a long run never looks stuck."""
+
+    EVERY = 5.0  # seconds between lines on a non-terminal
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.enabled = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty()
         self.drawn = False
+        self.phase = ""
+        self.last = 0.0
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total == 0:
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        changed = phase != self.phase
+        if not self.tty and not changed and now - self.last < self.EVERY and done != total:
             return
+        self.phase, self.last = phase, now
         width = 30
-        filled = width * done // total
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} chunks"
-        )
+        filled = width * done // total if total else 0
+        line = f"{self.label}: {phase} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if self.tty:
+            sys.stderr.write(f"\r{line:<80}")
+            self.drawn = True
+        else:
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
-        self.drawn = True
 
     def close(self) -> None:
         if self.drawn:
             sys.stderr.write("\n")
+            self.drawn = False
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    bar = _ProgressBar("embedding")
+    bar = _ProgressBar("ingest")
     try:
         report = _engine(args).ingest(rebuild=args.rebuild, progress=bar)
     finally:

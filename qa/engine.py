@@ -8,6 +8,7 @@ from typing import Any
 from qa.errors import UserError
 from qa.filters import Filters
 from qa.ingestion import IngestReport, ProgressCallback, ingest
+from qa.question_input import clean_question
 from qa.reader import Reader
 from qa.reader.features import Lexicon
 from qa.reader.model import ReaderModel
@@ -126,12 +127,10 @@ class Engine:
 
         `focus` is the part of the query the answer must match (the rest is carried context).
         """
-        question = question.strip() if isinstance(question, str) else ""
-        if not question:
-            raise UserError("the question is empty")
+        question = clean_question(question)
         with self._lock:
             self.ensure_ingested()
-            query = (query or question).strip()
+            query = clean_question(query) if query else question
             retriever = self.retriever
             k = top_k or self.settings.top_k
             vector = retriever.embed_query(query)

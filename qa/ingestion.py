@@ -15,7 +15,9 @@ from qa.ner import Entity, tag
 from qa.settings import Settings
 from qa.store import Store
 
-ProgressCallback = Callable[[int, int], None]
+# progress(phase, done, total): phase is one of PHASES, done/total count files, articles or chunks.
+ProgressCallback = Callable[[str, int, int], None]
+PHASES = ("reading", "chunking", "tagging", "embedding", "writing")
 # Chunks embedded and written per step: bounded memory, steady progress, and batches long enough
 # that one Chroma write per group costs ~1% of the group's embedding time.
 _EMBED_GROUP = 256
@@ -34,10 +36,12 @@ class IngestReport:
     chunks_deleted: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["skipped"] = [{"file": f, "reason": r} for f, r in self.skipped]
+        data["warnings"] = [{"file": f, "warning": w} for f, w in self.warnings]
         data["seconds"] = round(self.seconds, 3)
         return data
 
@@ -49,6 +53,8 @@ class IngestReport:
         )
         if self.skipped:
             line += "; skipped " + ", ".join(f"{f} ({r})" for f, r in self.skipped)
+        if self.warnings:
+            line += "; warnings: " + ", ".join(f"{f} ({w})" for f, w in self.warnings)
         return line
 
 
@@ -114,18 +120,17 @@ def chunk_metadata(
 
 def _write(
     store: Store,
-    embedder: Any,
+    vectors: Any,
     pending: list[tuple[Article, Chunk, int]],
     spans: dict[str, list[Entity]],
 ) -> None:
-    """Embed one group and write it to Chroma in a single call.
+    """Write one embedded group to Chroma in a single call.
 
     Rows go straight to the collection (float32 array, our flat metadata, the chunk text as the
     document): no llama-index node objects, no per-float Python lists, no `_node_content` JSON
     copy of each chunk in its metadata. ChromaVectorStore still queries these rows (its legacy
     path rebuilds nodes from metadata + document).
     """
-    vectors = embedder.embed([chunk.text for _, chunk, _ in pending])
     store.add(
         ids=[chunk.chunk_id for _, chunk, _ in pending],
         embeddings=vectors,
@@ -138,24 +143,19 @@ def _write(
 
 
 def _tag_articles(
-    pending: list[tuple[Article, Chunk, int]], progress: ProgressCallback | None, total: int
+    pending: list[tuple[Article, Chunk, int]], progress: ProgressCallback | None
 ) -> dict[str, list[Entity]]:
     """Entity spans (file offsets) of every article with chunks to write, tagged body by body."""
     articles = list({article.file: article for article, _, _ in pending}.values())
-    chunks_of: dict[str, int] = defaultdict(int)
-    for article, _, _ in pending:
-        chunks_of[article.file] += 1
     spans: dict[str, list[Entity]] = {}
-    done = 0
     for begin in range(0, len(articles), _TAG_GROUP):
         group = articles[begin : begin + _TAG_GROUP]
         for article, found in zip(group, tag([a.body for a in group]), strict=True):
             spans[article.file] = [
                 (article.body_start + s, article.body_start + e, label) for s, e, label in found
             ]
-            done += chunks_of[article.file]
         if progress:
-            progress(done, total)
+            progress("tagging", min(begin + _TAG_GROUP, len(articles)), len(articles))
     return spans
 
 
@@ -168,12 +168,16 @@ def ingest(
 ) -> IngestReport:
     """Bring the store in line with the articles folder; unchanged articles cost no embedding."""
     started = time.perf_counter()
-    loaded = load_articles(settings.seeds_dir)
-    report = IngestReport(skipped=loaded.skipped)
+    loaded = load_articles(
+        settings.seeds_dir, (lambda d, t: progress("reading", d, t)) if progress else None
+    )
+    report = IngestReport(skipped=loaded.skipped, warnings=loaded.warnings)
     existing = _existing_rows(store)
     pending: list[tuple[Article, Chunk, int]] = []
     stale: list[str] = []
-    for article in loaded.articles:
+    for done, article in enumerate(loaded.articles):
+        if progress and done % 100 == 0:
+            progress("chunking", done, len(loaded.articles))
         entry = existing.get(article.file)
         if entry is not None and entry.complete(article.content_hash):
             report.unchanged += 1
@@ -188,29 +192,29 @@ def ingest(
         pending.extend((article, c, len(chunks)) for c in chunks if c.chunk_id not in have)
         if entry is not None:
             stale.extend(entry.ids_except(article.content_hash))
+    if progress:
+        progress("chunking", len(loaded.articles), len(loaded.articles))
     present = {a.file for a in loaded.articles} | {f for f, _ in loaded.skipped}
     for file, entry in existing.items():
         if file not in present:
             report.removed += 1
             stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
 
-    # Progress counts every pending chunk twice: once when its article is tagged, once embedded.
-    total = 2 * len(pending)
-    if progress:
-        progress(0, total)
-    spans = _tag_articles(pending, progress, total)
-    done = len(pending)
+    spans = _tag_articles(pending, progress)
     if pending:
         # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
         # length (little padding), and a slow run shows its worst case in the first seconds.
         pending.sort(key=lambda item: -len(item[1].text))
         embedder = embedder_factory()
-        for begin in range(0, total, _EMBED_GROUP):
+        for begin in range(0, len(pending), _EMBED_GROUP):
             group = pending[begin : begin + _EMBED_GROUP]
-            _write(store, embedder, group, spans)
+            vectors = embedder.embed([chunk.text for _, chunk, _ in group])
+            if progress:
+                progress("embedding", begin + len(group), len(pending))
+            _write(store, vectors, group, spans)
             report.chunks_embedded += len(group)
             if progress:
-                progress(done + report.chunks_embedded, total)
+                progress("writing", report.chunks_embedded, len(pending))
     # Old versions go only after their replacements are fully written: a crash leaves no gap.
     store.delete(stale)
     report.chunks_deleted = len(stale)

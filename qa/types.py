@@ -54,7 +54,7 @@ class Span:
 class Answer:
     """`text` carries markers [1]…[N]; `sources[n-1]` is citation [n]; found=False → no sources.
 
-    `confidence` is the answerability model's probability; `warning` a note the user should see.
+    `confidence` is the answerability model's probability; `warnings` notes the user must see.
     """
 
     question: str
@@ -64,6 +64,7 @@ class Answer:
     query: str = ""  # the query actually searched (a follow-up's rewrite), "" if unchanged
     spans: list[Span] = field(default_factory=list)
     confidence: float = 0.0
+    warnings: tuple[str, ...] = ()  # notes the user must see with the answer (incomplete store…)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class Answer:
             "found": self.found,
             "query": self.query or self.question,
             "confidence": round(self.confidence, 4),
+            "warnings": list(self.warnings),
             "spans": [s.to_dict() for s in self.spans],
             "sources": [s.to_dict() for s in self.sources],
         }

@@ -83,7 +83,16 @@ def test_module_level_ask_ingests_an_empty_store(tmp_path: Path, seeded: Engine)
     )
     assert "Kamran Aliyev" in answer.text
     d = answer.to_dict()
-    assert set(d) == {"question", "text", "found", "query", "confidence", "spans", "sources"}
+    assert set(d) == {
+        "question",
+        "text",
+        "found",
+        "query",
+        "confidence",
+        "spans",
+        "sources",
+        "warnings",
+    }
     assert set(d["sources"][0]) == {
         "n",
         "file",

@@ -48,7 +48,17 @@ def test_ask_json_contract(folders: tuple[Path, Path]) -> None:
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"question", "text", "found", "query", "confidence", "spans", "sources"}
+    assert set(data) == {
+        "question",
+        "text",
+        "found",
+        "query",
+        "confidence",
+        "spans",
+        "sources",
+        "warnings",
+    }
+    assert data["warnings"] == []  # a complete store: nothing to warn about
     assert data["question"] == data["query"] == "Who is the Prosecutor General of Azerbaijan?"
     assert data["found"] is True and "Kamran Aliyev" in data["text"] and "[1]" in data["text"]
     assert "**" not in data["text"] and 0.0 < data["confidence"] <= 1.0

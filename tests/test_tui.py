@@ -357,7 +357,7 @@ async def test_first_run_queues_questions_until_ready(tmp_path: Path) -> None:
     engine = fresh_engine(tmp_path)
     entered, release = threading.Event(), threading.Event()
 
-    def hold(done: int, total: int) -> None:  # keeps the engine busy ingesting until released
+    def hold(phase: str, done: int, total: int) -> None:  # keeps the engine busy until released
         entered.set()
         release.wait(30)
 
@@ -398,7 +398,7 @@ async def test_first_run_queues_questions_until_ready(tmp_path: Path) -> None:
 async def test_escape_discards_an_answer_in_flight(app: NewsQAApp, engine: Engine) -> None:
     entered, release = threading.Event(), threading.Event()
 
-    def hold(done: int, total: int) -> None:  # an (incremental, no-op) ingest keeps qa busy
+    def hold(phase: str, done: int, total: int) -> None:  # a no-op ingest keeps qa busy
         entered.set()
         release.wait(30)
 

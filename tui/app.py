@@ -106,12 +106,18 @@ class NewsQAApp(App[None]):
     def report_error(self, error: BaseException, doing: str) -> None:
         """Show `error` as a notification; a UserError's message is meant for the user."""
         if isinstance(error, UserError):
-            self.notify(str(error), title=f"Could not {doing}", severity="error", markup=False,
-                        timeout=8)
+            self.notify(
+                str(error), title=f"Could not {doing}", severity="error", markup=False, timeout=8
+            )
             return
         self.log.error(f"while {doing}: {error!r}")
-        self.notify(f"{type(error).__name__}: {error}", title=f"Unexpected error: {doing}",
-                    severity="error", markup=False, timeout=10)
+        self.notify(
+            f"{type(error).__name__}: {error}",
+            title=f"Unexpected error: {doing}",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
 
     def on_work_failed(self, message: WorkFailed) -> None:
         stale = message.request_id is not None and (
@@ -142,8 +148,8 @@ class NewsQAApp(App[None]):
     def prepare(self, reingest: bool) -> None:
         """Worker: ensure_ingested (or ingest), then a warm-up question."""
 
-        def progress(done: int, total: int) -> None:
-            label = "Embedding the articles:" if total else "Checking the articles…"
+        def progress(phase: str, done: int, total: int) -> None:
+            label = f"{phase.capitalize()} the articles:" if total else "Checking the articles…"
             self.post_message(PrepareProgress(label, done, total))
 
         try:
@@ -178,8 +184,13 @@ class NewsQAApp(App[None]):
         self.sub_title = f"{articles} articles · {chunks} chunks"
         if not chunks:
             seeds = self.engine.settings.seeds_dir
-            self.notify(f"No articles found in {seeds}", title="Empty store",
-                        severity="warning", markup=False, timeout=8)
+            self.notify(
+                f"No articles found in {seeds}",
+                title="Empty store",
+                severity="warning",
+                markup=False,
+                timeout=8,
+            )
         elif message.summary:
             self.notify(message.summary, title="Articles ingested", markup=False)
 
@@ -350,8 +361,9 @@ class NewsQAApp(App[None]):
         try:
             path = write_export(self.chat.turns, folder)
         except OSError as exc:
-            self.report_error(UserError(f"cannot write to {folder}: {exc.strerror or exc}"),
-                              "export the chat")
+            self.report_error(
+                UserError(f"cannot write to {folder}: {exc.strerror or exc}"), "export the chat"
+            )
             return
         self.last_export = path
         self.notify(str(path), title="Chat exported", markup=False, timeout=8)
@@ -370,19 +382,24 @@ class NewsQAApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("New chat", "Start a fresh conversation", self.action_new_chat)
-        yield SystemCommand("Export chat", "Save the conversation as Markdown, with sources",
-                            self.action_export)
-        yield SystemCommand("Re-ingest articles", "Embed new or changed articles",
-                            self.action_reingest)
-        yield SystemCommand("Toggle sources", "Show or hide the sources pane",
-                            self.action_toggle_sources)
+        yield SystemCommand(
+            "Export chat", "Save the conversation as Markdown, with sources", self.action_export
+        )
+        yield SystemCommand(
+            "Re-ingest articles", "Embed new or changed articles", self.action_reingest
+        )
+        yield SystemCommand(
+            "Toggle sources", "Show or hide the sources pane", self.action_toggle_sources
+        )
 
 
-def create_app(engine: Engine, *, chat: Chat | None = None,
-               export_dir: str | Path | None = None) -> NewsQAApp:
+def create_app(
+    engine: Engine, *, chat: Chat | None = None, export_dir: str | Path | None = None
+) -> NewsQAApp:
     """The chat app over `engine` (a fresh `Chat` unless given); exports go to `export_dir`."""
-    return NewsQAApp(engine, chat or Chat(engine=engine),
-                     Path(export_dir) if export_dir is not None else None)
+    return NewsQAApp(
+        engine, chat or Chat(engine=engine), Path(export_dir) if export_dir is not None else None
+    )
 
 
 def run_chat(engine: Engine) -> None:

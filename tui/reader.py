@@ -40,15 +40,25 @@ class ReaderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="article"):
-            yield Static(Content.assemble((f"[{self.source.n}] ", "bold $accent"),
-                                          (source_meta(self.source), "bold"), "\n",
-                                          ("the highlighted passage is the one cited · "
-                                           "1-9: the answer's other sources", "dim")),
-                         id="article-meta")
+            yield Static(
+                Content.assemble(
+                    (f"[{self.source.n}] ", "bold $accent"),
+                    (source_meta(self.source), "bold"),
+                    "\n",
+                    (
+                        "the highlighted passage is the one cited · "
+                        "1-9: the answer's other sources",
+                        "dim",
+                    ),
+                ),
+                id="article-meta",
+            )
             for start, end in paragraphs(self.text):
                 quoted = self.quote is not None and start < self.quote[1] and self.quote[0] < end
-                yield Static(paragraph_content(self.text, start, end, self.quote),
-                             classes="paragraph -quote" if quoted else "paragraph")
+                yield Static(
+                    paragraph_content(self.text, start, end, self.quote),
+                    classes="paragraph -quote" if quoted else "paragraph",
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -56,8 +66,12 @@ class ReaderScreen(Screen[None]):
         self.sub_title = source_meta(self.source)
         self.query_one("#article").focus()
         if self.quote is None:
-            self.notify("The article changed since it was ingested: the quote is not in it.",
-                        title="quote not found", severity="warning", markup=False)
+            self.notify(
+                "The article changed since it was ingested: the quote is not in it.",
+                title="quote not found",
+                severity="warning",
+                markup=False,
+            )
         self.call_after_refresh(self.action_to_quote)
 
     def action_to_quote(self) -> None:

@@ -140,8 +140,11 @@ class PendingMessage(Static):
     def _draw(self) -> None:
         if self.state == "pending":
             frame = SPINNER[self._frame % len(SPINNER)]
-            self.update(Content.assemble((frame, "bold $accent"), " ", self.label,
-                                         ("   esc cancels", "dim")))
+            self.update(
+                Content.assemble(
+                    (frame, "bold $accent"), " ", self.label, ("   esc cancels", "dim")
+                )
+            )
 
 
 def source_content(source: Source) -> Content:
@@ -184,8 +187,13 @@ class SourcesPane(Vertical):
         if answer is None:
             heading.update(Content(self.EMPTY))
         elif not answer.sources:
-            heading.update(Content.assemble(("no sources", "bold"), ": the articles don't say.\n",
-                                            (f"“{answer.question}”", "dim italic")))
+            heading.update(
+                Content.assemble(
+                    ("no sources", "bold"),
+                    ": the articles don't say.\n",
+                    (f"“{answer.question}”", "dim italic"),
+                )
+            )
         else:
             heading.update(Content.assemble(("for ", "dim"), (f"“{answer.question}”", "italic")))
             await listing.extend(SourceItem(s) for s in answer.sources)
@@ -209,7 +217,7 @@ class PrepareBar(Horizontal):
     def show(self, label: str, done: int | None, total: int | None) -> None:
         """Display `label` and the progress (None total: indeterminate)."""
         self.display = True
-        text = f"{label} {done}/{total} chunks" if total else label
+        text = f"{label} {done}/{total}" if total else label
         self.query_one(Label).update(Content(text))
         bar = self.query_one(ProgressBar)
         if total:
