@@ -144,6 +144,12 @@ class _ProgressBar:
         import time
 
         now = time.monotonic()
+        if phase == "waiting":
+            self.close()
+            sys.stderr.write("another ingest is writing to this store; waiting for it to finish…\n")
+            sys.stderr.flush()
+            self.phase = phase
+            return
         changed = phase != self.phase
         if not self.tty and not changed and now - self.last < self.EVERY and done != total:
             return
@@ -212,6 +218,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     answer = engine.ask(args.question, filters=filters)
+    for warning in answer.warnings:
+        print(f"newsqa: warning: {warning}", file=sys.stderr)
     print(
         json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
         if args.json
@@ -226,7 +234,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(info, sort_keys=True))
     else:
         for key, value in info.items():
-            print(f"{key:>10}: {value}")
+            print(f"{key:>14}: {value}")
     return 0
 
 

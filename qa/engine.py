@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from qa.errors import UserError
@@ -14,7 +15,9 @@ from qa.reader.features import Lexicon
 from qa.reader.model import ReaderModel
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
-from qa.store import Store, open_store
+from qa.store import Store, open_store, reset_client_cache, store_writable
+from qa.store_lock import ingest_lock, ingest_running, lock_path
+from qa.store_state import StoreState
 from qa.types import Answer
 
 
@@ -49,13 +52,37 @@ class Engine:
         self._reader: Reader | None = None
         self._lock = threading.RLock()
         self._has_rows = False
+        self._seen: StoreState | None = None  # the store's state when this engine opened it
 
     @property
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.settings)
+                self._open(open_store(self.settings))
+            assert self._store is not None
             return self._store
+
+    def _open(self, store: Store) -> None:
+        """Use `store` from now on; everything built from the old one is rebuilt on demand."""
+        self._store = store
+        self._seen = store.read_state()
+        self._retriever = None
+        self._reader = None
+        self._has_rows = False
+
+    def _reopen(self) -> None:
+        """Reopen the store so this process sees what another process wrote."""
+        reset_client_cache()
+        self._store = None
+        self._open(open_store(self.settings))
+
+    def _freshen(self) -> StoreState | None:
+        """Reopen if another process changed the store since we opened it; the state now."""
+        state = self.store.read_state()
+        if state != self._seen:
+            self._reopen()
+            state = self._seen
+        return state
 
     @property
     def embedder(self) -> Any:
@@ -72,25 +99,40 @@ class Engine:
     def ingest(
         self, *, rebuild: bool = False, progress: ProgressCallback | None = None
     ) -> IngestReport:
-        """Bring the store in line with the seeds folder (see `qa.ingestion.ingest`)."""
+        """Bring the store in line with the seeds folder (see `qa.ingestion.ingest`), holding the
+        store's ingest lock: a second ingest waits for the first, then finds nothing to redo."""
         with self._lock:
-            if rebuild:
-                if not self.settings.seeds_dir.is_dir():  # never drop the store for nothing
-                    raise UserError(f"articles folder not found: {self.settings.seeds_dir}")
-                self._store = open_store(self.settings, rebuild=True)
-            report = ingest(self.settings, self.store, lambda: self.embedder, progress=progress)
-            self._retriever = None
-            self._reader = None
-            self._has_rows = False  # recount on the next question
+            if rebuild and not self.settings.seeds_dir.is_dir():  # never drop it for nothing
+                raise UserError(f"articles folder not found: {self.settings.seeds_dir}")
+            settings = self.settings
+            if not settings.chroma_url and not store_writable(settings.store_dir):
+                raise UserError(
+                    f"the store at {settings.store_dir} is read-only: ingest cannot write to it "
+                    "(asking still works)"
+                )
+            lock = lock_path(settings.store_dir, settings.chroma_url, settings.collection)
+
+            def waiting() -> None:
+                if progress:
+                    progress("waiting", 0, 0)
+
+            with ingest_lock(lock, waiting):
+                reset_client_cache()  # see what an ingest we waited for wrote
+                self._store = None
+                self._open(open_store(self.settings, rebuild=rebuild))
+                assert self._store is not None
+                report = ingest(
+                    self.settings, self._store, lambda: self.embedder, progress=progress
+                )
+                report.notes = self._store.notes + report.notes
+                self._open(self._store)  # our own writes are no reason to reopen
             return report
 
     def ensure_ingested(self, progress: ProgressCallback | None = None) -> IngestReport | None:
         """Ingest the seeds if the store is empty; None if it already had chunks."""
         with self._lock:
             if self._has_rows or self.store.count() > 0:
-                self._has_rows = (
-                    True  # a store never empties by itself: count once, not per question
-                )
+                self._has_rows = True  # count once, not per question (a reopen recounts)
                 return None
             return self.ingest(progress=progress)
 
@@ -129,19 +171,59 @@ class Engine:
         """
         question = clean_question(question)
         with self._lock:
+            state = self._freshen()
             self.ensure_ingested()
-            query = clean_question(query) if query else question
-            retriever = self.retriever
-            k = top_k or self.settings.top_k
-            vector = retriever.embed_query(query)
-            hits = retriever.retrieve(query, vector, k, filters)
-            if focus and focus != query:  # a follow-up: its own words first, then the context's
-                own_vector = retriever.embed_query(focus)
-                own = retriever.retrieve(focus, own_vector, k, filters)
-                seen = {h.chunk_id for h in own}
-                hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
-                hits = list({h.chunk_id: h for h in hits}.values())[:k]
-            return self.reader.answer(question, query, hits, prefer_files, focus)
+            self._check_filters(filters)
+            try:
+                answer = self._answer(question, query, focus, top_k, filters, prefer_files)
+            except UserError:
+                raise
+            except Exception:  # the collection went away under us (a rebuild): reopen, retry once
+                self._reopen()
+                state = self._seen
+                answer = self._answer(question, query, focus, top_k, filters, prefer_files)
+            warnings = self._warnings(state)
+            return replace(answer, warnings=warnings) if warnings else answer
+
+    def _answer(
+        self,
+        question: str,
+        query: str | None,
+        focus: str | None,
+        top_k: int | None,
+        filters: Filters | None,
+        prefer_files: frozenset[str],
+    ) -> Answer:
+        query = clean_question(query) if query else question
+        retriever = self.retriever
+        k = top_k or self.settings.top_k
+        vector = retriever.embed_query(query)
+        hits = retriever.retrieve(query, vector, k, filters)
+        if focus and focus != query:  # a follow-up: its own words first, then the context's
+            own_vector = retriever.embed_query(focus)
+            own = retriever.retrieve(focus, own_vector, k, filters)
+            seen = {h.chunk_id for h in own}
+            hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
+            hits = list({h.chunk_id: h for h in hits}.values())[:k]
+        return self.reader.answer(question, query, hits, prefer_files, focus)
+
+    def _check_filters(self, filters: Filters | None) -> None:
+        """A filter that no stored article passes is the user's mistake, said as such."""
+        if filters is None or filters.empty:
+            return
+        found = self.store.collection.get(where=filters.chroma_where(), limit=1, include=[])
+        if not found["ids"]:
+            raise UserError(f"no article in the store matches {filters.describe()}")
+
+    def _warnings(self, state: StoreState | None) -> tuple[str, ...]:
+        if state is None or state.complete:
+            return ()
+        if ingest_running(self.store.lock):
+            return ("an ingest is writing to the store right now: answers may miss articles",)
+        return (
+            "the last ingest into the store did not finish: answers may miss articles; "
+            "run `newsqa ingest` to complete it",
+        )
 
     def warm_up(self) -> None:
         """Open the store, load the model and build the retriever now, not on the first question."""
@@ -153,17 +235,25 @@ class Engine:
             self.embedder.embed(sample or ["warm up"])
 
     def status(self) -> dict[str, Any]:
-        """Store location, articles, chunks, embedder: nothing time-varying."""
+        """Store location, articles, chunks, completeness and embedder: nothing time-varying."""
         from qa.model_files import MODEL_NAME
 
         with self._lock:
-            files = {str(m.get("file")) for _, m, _ in self.store.rows(include=["metadatas"])}
+            state = self._freshen()
+            store = self.store
+            if state is None:  # a store from before states: count its files the slow way
+                files = {str(m.get("file")) for _, m, _ in store.rows(include=["metadatas"])}
+                state = StoreState(articles=len(files))
             return {
-                "store": self.store.location,
+                "store": store.location,
                 "mode": "server" if self.settings.chroma_url else "persistent",
                 "collection": self.settings.collection,
                 "seeds": str(self.settings.seeds_dir),
-                "articles": len(files),
-                "chunks": self.store.count(),
+                "articles": state.articles,
+                "chunks": store.count(),
+                "complete": state.complete,
+                "ingest_running": ingest_running(store.lock),
+                "generation": state.generation,
+                "read_only": store.read_only,
                 "embedder": MODEL_NAME,
             }

@@ -62,6 +62,16 @@ class Filters:
             return False
         return not (self.until is not None and (not isinstance(date, int) or date > self.until))
 
+    def describe(self) -> str:
+        """The filter in the words of the command line, e.g. `--source a.txt --since 2021-01-01`."""
+        parts = [f"--source {f}" for f in self.files or ()]
+        for flag, bound in (("--since", self.since), ("--until", self.until)):
+            if bound is not None:
+                parts.append(
+                    f"{flag} {bound // 10000:04d}-{bound // 100 % 100:02d}-{bound % 100:02d}"
+                )
+        return " ".join(parts)
+
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if self.files is not None:

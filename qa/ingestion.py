@@ -11,9 +11,11 @@ from typing import Any
 
 from qa.articles import Article, load_articles
 from qa.chunking import Chunk, chunk_article
+from qa.errors import UserError
 from qa.ner import Entity, tag
 from qa.settings import Settings
 from qa.store import Store
+from qa.store_state import StoreState
 
 # progress(phase, done, total): phase is one of PHASES, done/total count files, articles or chunks.
 ProgressCallback = Callable[[str, int, int], None]
@@ -37,6 +39,7 @@ class IngestReport:
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the store (a damaged one moved aside)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,7 +58,7 @@ class IngestReport:
             line += "; skipped " + ", ".join(f"{f} ({r})" for f, r in self.skipped)
         if self.warnings:
             line += "; warnings: " + ", ".join(f"{f} ({w})" for f, w in self.warnings)
-        return line
+        return "; ".join([line, *self.notes])
 
 
 @dataclass
@@ -201,22 +204,64 @@ def ingest(
             stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
 
     spans = _tag_articles(pending, progress)
-    if pending:
-        # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
-        # length (little padding), and a slow run shows its worst case in the first seconds.
-        pending.sort(key=lambda item: -len(item[1].text))
-        embedder = embedder_factory()
-        for begin in range(0, len(pending), _EMBED_GROUP):
-            group = pending[begin : begin + _EMBED_GROUP]
-            vectors = embedder.embed([chunk.text for _, chunk, _ in group])
-            if progress:
-                progress("embedding", begin + len(group), len(pending))
-            _write(store, vectors, group, spans)
-            report.chunks_embedded += len(group)
-            if progress:
-                progress("writing", report.chunks_embedded, len(pending))
-    # Old versions go only after their replacements are fully written: a crash leaves no gap.
-    store.delete(stale)
+    before = store.read_state()
+    if pending or stale:  # from here until the end the store says it is incomplete
+        store.write_state((before or StoreState()).started())
+    written: list[str] = []
+    try:
+        _embed_and_write(store, embedder_factory, pending, spans, progress, written)
+        # Old versions go only after their replacements are fully written: no gap on a crash.
+        store.delete(stale)
+    except Exception as exc:
+        raise _rolled_back(store, written, before, exc) from None
+    report.chunks_embedded = len(written)
     report.chunks_deleted = len(stale)
+    skipped = {f for f, _ in loaded.skipped}
+    files = {a.file for a in loaded.articles} | {f for f in existing if f in skipped}
+    state = store.read_state() or before or StoreState()
+    store.write_state(state.finished(articles=len(files), chunks=store.count()))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _embed_and_write(
+    store: Store,
+    embedder_factory: Callable[[], Any],
+    pending: list[tuple[Article, Chunk, int]],
+    spans: dict[str, list[Entity]],
+    progress: ProgressCallback | None,
+    written: list[str],
+) -> None:
+    """Embed and write `pending` group by group, appending each written chunk id to `written`."""
+    if not pending:
+        return
+    # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
+    # length (little padding), and a slow run shows its worst case in the first seconds.
+    pending.sort(key=lambda item: -len(item[1].text))
+    embedder = embedder_factory()
+    for begin in range(0, len(pending), _EMBED_GROUP):
+        group = pending[begin : begin + _EMBED_GROUP]
+        vectors = embedder.embed([chunk.text for _, chunk, _ in group])
+        if progress:
+            progress("embedding", begin + len(group), len(pending))
+        _write(store, vectors, group, spans)
+        written.extend(chunk.chunk_id for _, chunk, _ in group)
+        if progress:
+            progress("writing", len(written), len(pending))
+
+
+def _rolled_back(
+    store: Store, written: list[str], before: StoreState | None, exc: Exception
+) -> UserError:
+    """Undo a failed run's writes (its rows are all new ids) and say what state it left."""
+    reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    try:
+        store.delete(written)
+        if before is not None:
+            store.write_state(before)
+    except Exception:  # the store is unreachable too: the next ingest will converge
+        return UserError(
+            f"cannot write to the store at {store.location}: {reason}; the store is incomplete "
+            "until `newsqa ingest` runs again"
+        )
+    return UserError(f"cannot write to the store at {store.location}: {reason}; nothing changed")

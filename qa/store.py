@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,6 +20,14 @@ from qa.errors import UserError
 from qa.model_files import MODEL_NAME
 from qa.ner import NER_MODEL
 from qa.settings import Settings
+from qa.store_lock import lock_path
+from qa.store_state import (
+    StoreState,
+    read_file_state,
+    state_from_metadata,
+    state_metadata,
+    write_file_state,
+)
 
 _PAGE = 500  # rows per read: 10x smaller peak memory than 5000 at the same speed
 # Chroma's HNSW defaults (M=16, ef_construction=100, ef_search=100) find only ~80% of the true
@@ -35,10 +51,28 @@ class Store:
     collection: Any
     vector_store: Any
     location: str
+    lock: Path  # the ingest lock (see qa.store_lock)
+    folder: Path | None = None  # the store folder (None for a server)
+    read_only: bool = False  # a folder we may not write: answered from a private copy
     max_batch: int = 0  # the client's batch limit, asked once
+    notes: list[str] = field(default_factory=list)  # what opening did (moved a damaged store…)
 
     def count(self) -> int:
         return int(self.collection.count())
+
+    def read_state(self) -> StoreState | None:
+        """The ingest state as the store holds it now (None: a store older than states)."""
+        if self.folder is not None:
+            return read_file_state(self.folder)
+        fresh = self.client.get_collection(self.collection.name, embedding_function=None)
+        return state_from_metadata(fresh.metadata)
+
+    def write_state(self, state: StoreState) -> None:
+        if self.folder is not None:
+            write_file_state(self.folder, state)
+            return
+        kept = {k: v for k, v in (self.collection.metadata or {}).items() if ":" not in k}
+        self.collection.modify(metadata={**kept, **state_metadata(state)})
 
     def rows(self, include: list[str]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
         """(id, metadata, document) for every row, paged so a server never sends one huge reply."""
@@ -159,10 +193,76 @@ def _reason(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def open_client(settings: Settings) -> tuple[Any, str]:
-    """A Chroma client for the settings and a human-readable location."""
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_DAMAGE = ("malformed", "not a database", "file is encrypted", "no such table", "disk i/o error")
+
+
+def store_writable(path: Path) -> bool:
+    """True if this process may write the store folder (or create it)."""
+    if not path.exists():
+        parent = next((p for p in path.parents if p.exists()), Path("/"))
+        return os.access(parent, os.W_OK)
+    database = path / "chroma.sqlite3"
+    return os.access(path, os.W_OK) and (not database.exists() or os.access(database, os.W_OK))
+
+
+def _private_copy(path: Path) -> Path:
+    """A temporary copy of a read-only store folder, removed at exit (Chroma's SQLite needs to
+    write even to read)."""
+    copy = Path(tempfile.mkdtemp(prefix="newsqa-readonly-")) / "store"
+    atexit.register(shutil.rmtree, copy.parent, True)
+    try:
+        shutil.copytree(path, copy, ignore=shutil.ignore_patterns("*.lock"))
+    except OSError as exc:
+        raise UserError(f"cannot read the store at {path}: {exc.strerror or exc}") from None
+    return copy
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged store folder out of the way (never delete a user's data silently)."""
+    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = target.with_name(f"{target.name.split('~')[0]}~{suffix}")
+    path.rename(target)
+    return target
+
+
+def prune_segments(path: Path) -> list[str]:
+    """Delete the segment folders no collection uses (Chroma leaves them after a delete)."""
+    try:
+        with sqlite3.connect(f"file:{path / 'chroma.sqlite3'}?mode=ro", uri=True) as db:
+            used = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return []  # not a store we understand: touch nothing
+    orphans = [
+        d.name
+        for d in path.iterdir()
+        if d.is_dir() and _SEGMENT_DIR.match(d.name) and d.name not in used
+    ]
+    for name in orphans:
+        shutil.rmtree(path / name, ignore_errors=True)
+    return orphans
+
+
+@dataclass
+class _Client:
+    client: Any
+    location: str
+    read_only: bool = False
+    note: str | None = None  # what opening had to do, for the user
+
+
+def open_client(settings: Settings, *, replace_damaged: bool = False) -> _Client:
+    """A Chroma client for the settings, with a human-readable location.
+
+    A read-only folder is opened through a private copy. A damaged folder store is an error that
+    names the fix, or with `replace_damaged` is moved aside (the note says where) and made anew.
+    """
     if settings.chroma_url:
-        return _http_client(settings.chroma_url, settings.chroma_token), settings.chroma_url
+        url = settings.chroma_url
+        return _Client(_http_client(url, settings.chroma_token), url)
     import chromadb
 
     path = settings.store_dir
@@ -170,27 +270,55 @@ def open_client(settings: Settings) -> tuple[Any, str]:
         raise UserError(f"store path is not a folder: {path}")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    except OSError as exc:
+        raise UserError(f"cannot create the store at {path}: {exc.strerror or exc}") from None
+    read_only = not store_writable(path)
+    where = _private_copy(path) if read_only else path
+    try:
+        client = chromadb.PersistentClient(path=str(where), settings=_chroma_settings())
     except Exception as exc:
-        raise UserError(f"cannot open the store at {path}: {_reason(exc)}") from None
-    return client, str(path)
+        reset_client_cache()  # a failed open leaves a half-made client cached: forget it
+        reason = _reason(exc)
+        if not any(mark in reason.lower() for mark in _DAMAGE):
+            raise UserError(f"cannot open the store at {path}: {reason}") from None
+        if not replace_damaged or read_only:
+            raise UserError(
+                f"the store at {path} is damaged ({reason}); run `newsqa ingest --rebuild` to "
+                "move it aside and build it again"
+            ) from None
+        moved = move_aside(path)
+        path.mkdir(parents=True)
+        client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return _Client(client, str(path), note=f"the damaged store was moved to {moved}")
+    return _Client(client, str(path), read_only)
 
 
 def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
-    """Open (creating if needed) the collection; `rebuild` drops it first."""
+    """Open (creating if needed) the collection; `rebuild` drops it first (and moves a damaged
+    store folder aside)."""
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    client, location = open_client(settings)
+    opened = open_client(settings, replace_damaged=rebuild)
+    client, location, read_only = opened.client, opened.location, opened.read_only
+    folder = None if settings.chroma_url else settings.store_dir
+    lock = lock_path(settings.store_dir, settings.chroma_url, settings.collection)
+    notes = [opened.note] if opened.note else []
     try:
-        if rebuild and settings.collection in [c.name for c in client.list_collections()]:
-            client.delete_collection(settings.collection)
-        collection = client.get_or_create_collection(
-            settings.collection,
-            embedding_function=None,  # never Chroma's default, which downloads a model
-            metadata={"hnsw:space": "cosine", "embedder": MODEL_NAME, "entities": NER_MODEL},
-            configuration={"hnsw": HNSW},
-        )
-        _raise_ef_search(collection)
+        names = [c.name for c in client.list_collections()]
+        if read_only and settings.collection in names:
+            collection = client.get_collection(settings.collection, embedding_function=None)
+        else:
+            if rebuild and settings.collection in names:
+                client.delete_collection(settings.collection)
+            collection = client.get_or_create_collection(
+                settings.collection,
+                embedding_function=None,  # never Chroma's default, which downloads a model
+                metadata={"hnsw:space": "cosine", "embedder": MODEL_NAME, "entities": NER_MODEL},
+                configuration={"hnsw": HNSW},
+            )
+            _raise_ef_search(collection)
+        if rebuild and folder is not None:
+            prune_segments(folder)
     except UserError:
         raise
     except Exception as exc:
@@ -209,7 +337,16 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
             f"the store at {location} was built without entity spans (an older newsqa); "
             "run `newsqa ingest --rebuild`"
         )
-    return Store(client, collection, ChromaVectorStore(chroma_collection=collection), location)
+    return Store(
+        client,
+        collection,
+        ChromaVectorStore(chroma_collection=collection),
+        location,
+        lock,
+        folder,
+        read_only,
+        notes=notes,
+    )
 
 
 def _raise_ef_search(collection: Any) -> None:

@@ -159,7 +159,8 @@ def test_corrupt_store_is_one_clear_line(tmp_path: Path) -> None:
     out = newsqa("ask", "Who is the Prosecutor General of Azerbaijan?", "--store", str(store))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip() == (
-        f"newsqa: error: cannot open the store at {store}: error returned from database: "
-        "(code: 26) file is not a database"
+        f"newsqa: error: the store at {store} is damaged (error returned from database: "
+        "(code: 26) file is not a database); run `newsqa ingest --rebuild` to move it aside and "
+        "build it again"
     )
     assert (store / "chroma.sqlite3").read_text() == "not a database"  # nothing was lost
