@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import UserError
 from qa.sentences import split_sentences
+from qa.settings import DEFAULT_MAX_ARTICLE_BYTES, MB
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+# Files that sit beside articles in a downloaded corpus or a repository (matched by stem, any
+# case): README.TXT, LICENSE.md, … are never ingested, only listed in LoadReport.ignored.
+NOT_ARTICLES = frozenset(
+    ("readme", "license", "licence", "copying", "changelog", "notice", "authors", "contributing")
+)
+# Byte-order marks, longest first (the UTF-32-LE mark begins with the UTF-16-LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+_BINARY_SCAN = 4096  # characters looked at for control characters
+_BINARY_CONTROLS = 0.1  # a larger share of control characters means a binary file
+_HEADER_LINE_MAX = 500  # longer lines are never a date or byline header
 _DATE_LINE = re.compile(r"^[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _BY_LINE = re.compile(r"^[ \t]*By[ \t]+(\S.*?)[ \t]*$")
 _DATELINE = re.compile(
@@ -32,6 +53,7 @@ _JUNK_WORDS = {
 }
 _SENTENCE_END = (".", "!", "?", '"', "”", "’", ":")
 _TITLE_MAX = 110
+_TITLE_SCAN = 2000
 
 
 @dataclass(frozen=True)
@@ -57,12 +79,13 @@ class Article:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """Articles that loaded, files that could not be read (with the reason), and files that
-    loaded with a warning (e.g. decoded from a legacy encoding)."""
+    """Articles that loaded, files that could not be read (with the reason), files that loaded
+    with a warning (e.g. decoded from a legacy encoding), and project files left out."""
 
     articles: list[Article]
     skipped: list[tuple[str, str]]
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # README, LICENSE, …: not articles
 
 
 def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
@@ -84,12 +107,20 @@ def _is_headline(line: str, rest: str) -> bool:
     )
 
 
+def _short(line: str) -> bool:
+    """Short enough to be a header line (bounds the header patterns' work on huge lines)."""
+    return len(line) <= _HEADER_LINE_MAX
+
+
 def _is_junk(line: str) -> bool:
+    if len(line) > 100:
+        return False
     words = re.findall(r"[A-Za-z]+", line)
     return bool(words) and len(words) <= 6 and all(w.lower() in _JUNK_WORDS for w in words)
 
 
 def _title_from(body: str) -> str:
+    body = body[:_TITLE_SCAN]  # the first sentence, at most; a title is cut to _TITLE_MAX
     spans = split_sentences(body, 0)
     first = body[spans[0][0] : spans[0][1]] if spans else body
     first = " ".join(first.split())
@@ -111,7 +142,7 @@ def parse_article(file: str, text: str) -> Article:
         return i
 
     idx = skip_blank(idx)
-    if idx < len(lines) and (m := _DATE_LINE.match(lines[idx][1])):
+    if idx < len(lines) and _short(lines[idx][1]) and (m := _DATE_LINE.match(lines[idx][1])):
         date, rest = m.group(1), m.group(2)
         idx += 1
         if by := _BY_LINE.match(rest):
@@ -121,7 +152,8 @@ def parse_article(file: str, text: str) -> Article:
         elif rest:
             agency = rest
         nxt = skip_blank(idx)
-        if nxt < len(lines) and (by := _BY_LINE.match(lines[nxt][1])) and len(by.group(1)) < 60:
+        by = _BY_LINE.match(lines[nxt][1]) if nxt < len(lines) and _short(lines[nxt][1]) else None
+        if by and len(by.group(1)) < 60:
             if author is not None:
                 agency = agency or author
             author = by.group(1)
@@ -151,58 +183,250 @@ def parse_article(file: str, text: str) -> Article:
         author=author,
         place=place,
         agency=agency,
-        doc_id=hashlib.sha1(file.encode("utf-8")).hexdigest()[:16],
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        doc_id=hashlib.sha1(file.encode("utf-8", "surrogatepass")).hexdigest()[:16],
+        content_hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
     )
 
 
-def article_files(folder: Path) -> list[Path]:
-    """Every *.txt and *.md under `folder`, sorted; a missing folder is a user error."""
-    if not folder.is_dir():
-        raise UserError(f"articles folder not found: {folder}")
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
-    )
+@dataclass(frozen=True)
+class Decoded:
+    """An article file's text, the encoding it was read in, and a warning about how, if any."""
+
+    text: str
+    encoding: str
+    warning: str | None = None
+
+
+class UnreadableArticle(OSError):
+    """A file that is listed as an article but is not one to read (too large, not a file)."""
+
+
+@dataclass
+class Listing:
+    """What a folder holds: article files to read, files skipped with a reason, files ignored."""
+
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _decode_bom(data: bytes) -> Decoded | None:
+    """Text of data that starts with a UTF-8/16/32 byte-order mark, else None."""
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return Decoded(data[len(bom) :].decode(codec), name)
+            except UnicodeDecodeError:
+                text = data[len(bom) :].decode(codec, errors="replace")
+                return Decoded(text, name, f"invalid {name} bytes replaced by \ufffd")
+    return None
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """A BOM's encoding (UTF-8/16/32), else strict UTF-8, else Windows-1252 with a warning;
+    newlines made '\n'."""
+    decoded = _decode_bom(data)
+    if decoded is None:
+        try:
+            decoded = Decoded(data.decode("utf-8"), "UTF-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+            decoded = Decoded(text, "Windows-1252", "not UTF-8: decoded as Windows-1252")
+    text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
+    return Decoded(text, decoded.encoding, decoded.warning)
 
 
 def decode_article(data: bytes) -> str:
-    """Article bytes as text: UTF-8 (a BOM dropped), else Windows-1252; newlines made '\n'."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """Article bytes as text, decoded as ingest decodes them (see `decode_bytes`)."""
+    return decode_bytes(data).text
+
+
+def is_binary(text: str) -> bool:
+    """True for text that is not prose: a NUL, or many control characters near the start."""
+    if "\x00" in text:
+        return True
+    head = text[:_BINARY_SCAN]
+    controls = sum(1 for ch in head if ch < " " and ch not in "\t\n\f\v")
+    return controls > _BINARY_CONTROLS * max(1, len(head))
+
+
+def _too_large(size: int, max_bytes: int) -> UnreadableArticle:
+    return UnreadableArticle(
+        f"too large ({size / MB:.1f} MB; limit {max_bytes / MB:g} MB, set QA_MAX_ARTICLE_MB)"
+    )
+
+
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, at most `max_bytes` (UnreadableArticle if bigger); never
+    blocks on a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableArticle("not a regular file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise _too_large(info.st_size, max_bytes)
+        data = handle.read(-1 if max_bytes is None else max_bytes + 1)
+    if max_bytes is not None and len(data) > max_bytes:  # it grew after the size was read
+        raise _too_large(len(data), max_bytes)
+    return data
+
+
+def read_article(path: Path, max_bytes: int | None = None) -> Decoded:
+    """An article file decoded exactly as ingest reads it, with its encoding and warning."""
+    return decode_bytes(read_bytes(path, max_bytes))
 
 
 def read_article_text(path: Path) -> str:
     """The text of an article file exactly as ingest reads it (offsets and quotes refer to it)."""
-    return decode_article(path.read_bytes())
+    return read_article(path).text
 
 
-def load_articles(folder: Path, progress: Callable[[int, int], None] | None = None) -> LoadReport:
-    """Read and parse every article under `folder`; unreadable files are reported, not fatal.
+def _display(rel: str) -> str:
+    """A relative path that can be printed: undecodable bytes of the name shown as \ufffd."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
-    `progress(done, total)` is called as the files are read.
+
+def is_article_name(name: str) -> bool:
+    """A *.txt or *.md name (any case) that is not hidden."""
+    return not name.startswith(".") and name.lower().endswith(ARTICLE_SUFFIXES)
+
+
+def is_project_file(name: str) -> bool:
+    """README, LICENSE and the like (by stem, any case): beside articles, never one."""
+    return Path(name).stem.lower() in NOT_ARTICLES
+
+
+def _link_problem(path: Path, root: Path) -> str | None:
+    """Why a symlink is not followed (dangling, a loop, out of the folder), None if it may be."""
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return "dangling symlink"
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else _os_reason(exc)
+    if not target.is_relative_to(root):
+        return "symlink outside the articles folder (not followed)"
+    return None
+
+
+def _rel(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix()
+
+
+def _add_file(listing: Listing, path: Path, folder: Path, root: Path) -> None:
+    """Put one candidate file on the listing: to read, skipped with a reason, or ignored."""
+    rel = _rel(path, folder)
+    shown = _display(rel)
+    if is_project_file(path.name):
+        listing.ignored.append(shown)
+    elif shown != rel:
+        listing.skipped.append((shown, "file name is not valid UTF-8 (rename the file)"))
+    elif reason := _link_problem(path, root):
+        listing.skipped.append((rel, reason))
+    else:
+        listing.files.append((rel, path))
+
+
+def _check_dir_links(
+    listing: Listing, here: Path, dirs: list[str], folder: Path, root: Path
+) -> None:
+    """Report symlinked folders that point out of the articles folder (no symlinked folder is
+    followed: one inside the folder is read where it really is)."""
+    for name in dirs:
+        if reason := _link_problem(here / name, root):
+            listing.skipped.append((_display(_rel(here / name, folder)) + "/", reason))
+
+
+def list_folder(folder: Path) -> Listing:
+    """Every article file under `folder` (sorted, hidden ones left out, symlinks checked);
+    a missing folder is a user error."""
+    if not folder.is_dir():
+        raise UserError(f"articles folder not found: {folder}")
+    root = folder.resolve()
+    listing = Listing()
+
+    def unreadable_dir(exc: OSError) -> None:
+        rel = _display(_rel(Path(exc.filename), folder)) if exc.filename else "."
+        listing.skipped.append((rel + "/", _os_reason(exc)))
+
+    for dirpath, dirs, files in os.walk(folder, onerror=unreadable_dir):
+        here = Path(dirpath)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        _check_dir_links(listing, here, dirs, folder, root)
+        for name in sorted(files):
+            if is_article_name(name):
+                _add_file(listing, here / name, folder, root)
+    listing.files.sort()
+    return listing
+
+
+def article_files(folder: Path) -> list[Path]:
+    """Every article file under `folder` that ingest reads, sorted (see `list_folder`)."""
+    return [path for _, path in list_folder(folder).files]
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, UnreadableArticle):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return "removed before it could be read"
+    return exc.strerror or str(exc)
+
+
+def _empty_reason(text: str) -> str | None:
+    """Why a decoded file holds no article text, or None."""
+    if not text:
+        return "empty file"
+    if not text.strip():
+        return "empty file (only whitespace)"
+    if is_binary(text):
+        return "binary file"
+    return None
+
+
+def _load_one(report: LoadReport, rel: str, path: Path, max_bytes: int | None) -> None:
+    """Read, check and parse one file into `report` (an article, a skip or a warning)."""
+    try:
+        decoded = read_article(path, max_bytes)
+    except OSError as exc:
+        report.skipped.append((rel, _os_reason(exc)))
+        return
+    reason = _empty_reason(decoded.text)
+    article = parse_article(rel, decoded.text) if reason is None else None
+    if article is not None and not article.body.strip():
+        reason = "empty article (no text after the header)"
+    if article is None or reason:
+        report.skipped.append((rel, reason or "empty article"))
+        return
+    if decoded.warning:
+        report.warnings.append((rel, decoded.warning))
+    report.articles.append(article)
+
+
+def load_articles(
+    folder: Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    max_bytes: int | None = DEFAULT_MAX_ARTICLE_BYTES,
+) -> LoadReport:
+    """Read and parse every article under `folder`; files that are not readable articles are
+    reported with the reason, never fatal. `max_bytes` skips bigger files (None: no limit).
+
+    `progress(done, total)` is called before each file is read and once at the end.
     """
-    articles: list[Article] = []
-    skipped: list[tuple[str, str]] = []
-    paths = article_files(folder)
-    for done, path in enumerate(paths, 1):
+    listing = list_folder(folder)
+    report = LoadReport([], list(listing.skipped), ignored=list(listing.ignored))
+    total = len(listing.files)
+    for done, (rel, path) in enumerate(listing.files):
         if progress:
-            progress(done - 1, len(paths))
-        rel = path.relative_to(folder).as_posix()
-        try:
-            text = read_article_text(path)
-        except OSError as exc:
-            skipped.append((rel, exc.strerror or str(exc)))
-            continue
-        article = parse_article(rel, text)
-        if not article.body.strip():
-            skipped.append((rel, "empty article"))
-            continue
-        articles.append(article)
+            progress(done, total)
+        _load_one(report, rel, path, max_bytes)
     if progress:
-        progress(len(paths), len(paths))
-    return LoadReport(articles, skipped)
+        progress(total, total)
+    report.skipped.sort()
+    return report

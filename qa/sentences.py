@@ -46,7 +46,9 @@ _ABBREVIATIONS = {
     "para",
     "fig",
 }
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n")
+# A run of end marks is only tried from its first mark (the lookbehind): trying every mark of a
+# long run ("......") would make the search quadratic in the run's length.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
 

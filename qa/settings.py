@@ -13,6 +13,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # store built from it; QA_BBC_DIR and QA_BBC_STORE_DIR override them.
 BBC_CORPUS = PROJECT_DIR.parent / "shared" / "corpora" / "bbc"
 BBC_STORE = PROJECT_DIR / "store-bbc"
+MB = 1024 * 1024
+# A news article is ~5 KB; 5 MB is a thousand of them (a book-length text). Tagging and embedding
+# 5 MB takes a few minutes here, so anything bigger is a log, a dump or an e-book: skipped.
+DEFAULT_MAX_ARTICLE_MB = 5
+DEFAULT_MAX_ARTICLE_BYTES = DEFAULT_MAX_ARTICLE_MB * MB
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -30,6 +35,20 @@ def _env_int(name: str, default: int) -> int:
         raise UserError(f"{name} must be an integer, got {value!r}") from None
 
 
+def _env_megabytes(name: str, default: int) -> int:
+    """A positive size in MB (decimals allowed) from the environment, as bytes."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 < megabytes < float("inf"):
+        raise UserError(f"{name} must be a positive number of megabytes, got {value!r}")
+    return max(1, int(megabytes * MB))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the articles and the store live, and how retrieval and embedding behave."""
@@ -44,6 +63,7 @@ class Settings:
     batch_size: int = 32
     chunk_tokens: int = 192
     chunk_overlap: int = 24
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES  # bigger article files are skipped
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +81,7 @@ class Settings:
             batch_size=_env_int("QA_BATCH_SIZE", base.batch_size),
             chunk_tokens=_env_int("QA_CHUNK_TOKENS", base.chunk_tokens),
             chunk_overlap=_env_int("QA_CHUNK_OVERLAP", base.chunk_overlap),
+            max_article_bytes=_env_megabytes("QA_MAX_ARTICLE_MB", base.max_article_bytes),
         )
 
     @classmethod

@@ -7,10 +7,20 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from qa.articles import decode_article, load_articles, parse_article, read_article_text
+import qa.articles as articles_module
+from qa.articles import (
+    decode_article,
+    decode_bytes,
+    is_binary,
+    load_articles,
+    parse_article,
+    read_article,
+    read_article_text,
+)
 from qa.chunking import chunk_article
 from qa.errors import UserError
 from qa.sentences import split_sentences
+from qa.settings import DEFAULT_MAX_ARTICLE_BYTES, Settings
 
 EXPECTED = {
     "000_9f4a2981cc9edab8.txt": ("2021-07-08", "Vafa Ismayilova", None, None),
@@ -117,19 +127,19 @@ def test_unreadable_file_is_reported_not_fatal(
     (tmp_path / "locked.txt").write_text("An article nobody may read.", encoding="utf-8")
     (tmp_path / "blank.md").write_text(" \n\n \n", encoding="utf-8")
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
-    real_read_bytes = Path.read_bytes
+    real_read_bytes = articles_module.read_bytes
 
-    def read_bytes(path: Path) -> bytes:  # root reads any mode-000 file: refuse this one here
-        if path.name == "locked.txt":
+    def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+        if path.name == "locked.txt":  # root reads any mode-000 file: refuse this one here
             raise PermissionError(13, "Permission denied", str(path))
-        return real_read_bytes(path)
+        return real_read_bytes(path, max_bytes)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(articles_module, "read_bytes", read_bytes)
     report = load_articles(tmp_path)
     assert [a.file for a in report.articles] == ["good.txt"]
     assert report.articles[0].body == "A real article about a meeting in Baku."
-    assert sorted(report.skipped) == [
-        ("blank.md", "empty article"),
+    assert report.skipped == [
+        ("blank.md", "empty file (only whitespace)"),
         ("locked.txt", "Permission denied"),
     ]
 
@@ -139,7 +149,7 @@ def test_non_utf8_and_bom_articles_are_decoded_not_skipped(tmp_path: Path) -> No
     body = "Café talks in Zürich – the minister’s visit ended."
     (tmp_path / "latin.txt").write_bytes(f" date 2021-05-04\r\n\r\n{body}\r\n".encode("cp1252"))
     (tmp_path / "bom.txt").write_bytes(f"\ufeff date 2021-05-05\r\r{body}\r".encode())
-    (tmp_path / "odd.txt").write_bytes(b"\xff\xfe\x00bad bytes")  # not UTF-8: read as 1252
+    (tmp_path / "odd.txt").write_bytes(b"\x81\x8d caf\xe9 bytes")  # not UTF-8: read as 1252
     report = load_articles(tmp_path)
     assert report.skipped == []
     loaded = {a.file: a for a in report.articles}
@@ -151,7 +161,11 @@ def test_non_utf8_and_bom_articles_are_decoded_not_skipped(tmp_path: Path) -> No
         assert (article.date, article.body) == (date, body)
         for c in chunk_article(article):
             assert text[c.start : c.end] == c.text
-    assert loaded["odd.txt"].body == "ÿþ\x00bad bytes"
+    assert loaded["odd.txt"].body == "\ufffd\ufffd café bytes"
+    assert report.warnings == [
+        ("latin.txt", "not UTF-8: decoded as Windows-1252"),
+        ("odd.txt", "not UTF-8: decoded as Windows-1252"),
+    ]
     assert (
         decode_article("Zürich".encode("cp1252")) == decode_article("Zürich".encode()) == "Zürich"
     )
@@ -160,3 +174,86 @@ def test_non_utf8_and_bom_articles_are_decoded_not_skipped(tmp_path: Path) -> No
 def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         load_articles(tmp_path / "nope")
+
+
+BODY = "Grüße aus Köln: “the minister’s visit” – ended.\nSecond line."
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (BODY.encode(), "UTF-8"),
+        (b"\xef\xbb\xbf" + BODY.encode(), "UTF-8 with BOM"),
+        (BODY.encode("utf-16"), "UTF-16"),  # the platform's BOM and byte order
+        (b"\xfe\xff" + BODY.encode("utf-16-be"), "UTF-16"),
+        (b"\xff\xfe" + BODY.encode("utf-16-le"), "UTF-16"),
+        (BODY.encode("utf-32"), "UTF-32"),
+        (b"\x00\x00\xfe\xff" + BODY.encode("utf-32-be"), "UTF-32"),
+    ],
+)
+def test_bom_decides_the_encoding_then_utf8(data: bytes, encoding: str) -> None:
+    decoded = decode_bytes(data)
+    assert (decoded.text, decoded.encoding, decoded.warning) == (BODY, encoding, None)
+
+
+def test_legacy_and_broken_encodings_decode_with_a_warning() -> None:
+    latin = decode_bytes(BODY.replace("\n", "\r\n").encode("cp1252"))
+    assert (latin.text, latin.encoding) == (BODY, "Windows-1252")
+    assert latin.warning == "not UTF-8: decoded as Windows-1252"
+    broken = decode_bytes(b"\xff\xfeA\x00B")  # a UTF-16 BOM, then an odd byte out
+    assert (broken.text, broken.encoding) == ("A\ufffd", "UTF-16")
+    assert broken.warning == "invalid UTF-16 bytes replaced by \ufffd"
+    assert decode_bytes(b"a\rb\r\nc\n").text == "a\nb\nc\n"
+
+
+def test_binary_is_told_from_text() -> None:
+    assert is_binary("PNG\x00\x00\x00\rIHDR")
+    assert is_binary("".join(chr(i % 32) for i in range(1, 400)))
+    assert not is_binary("Plain prose.\tWith a tab,\x0c a form feed\nand lines." * 50)
+    assert not is_binary(decode_article("Zürich – café".encode("cp1252")))
+
+
+def test_read_article_gives_text_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(BODY.encode("utf-16"))
+    assert read_article(path).encoding == "UTF-16"
+    assert read_article_text(path) == read_article(path).text == BODY
+
+
+def test_size_limit_is_a_parameter_and_a_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "big.txt").write_text("A sentence of prose here. " * 60_000)  # 1.5 MiB
+    (tmp_path / "small.txt").write_text("A short article of one sentence.")
+    report = load_articles(tmp_path, max_bytes=1024 * 1024)
+    assert [a.file for a in report.articles] == ["small.txt"]
+    assert report.skipped == [("big.txt", "too large (1.5 MB; limit 1 MB, set QA_MAX_ARTICLE_MB)")]
+    assert len(load_articles(tmp_path, max_bytes=None).articles) == 2
+    assert len(load_articles(tmp_path).articles) == 2  # default: 5 MB
+    assert Settings().max_article_bytes == DEFAULT_MAX_ARTICLE_BYTES == 5 * 1024 * 1024
+    monkeypatch.setenv("QA_MAX_ARTICLE_MB", "0.5")
+    assert Settings.from_env().max_article_bytes == 512 * 1024
+    for bad in ("0", "-2", "lots", "nan", "inf"):
+        monkeypatch.setenv("QA_MAX_ARTICLE_MB", bad)
+        with pytest.raises(UserError, match="QA_MAX_ARTICLE_MB must be a positive number"):
+            Settings.from_env()
+
+
+def test_which_files_are_articles(tmp_path: Path) -> None:
+    names = [
+        "a.txt", "b.MD", "c.Txt", ".hidden.txt", "notes.pdf", "d.txt.bak", "README.TXT",
+        "readme.md", "License.txt", "LICENCE.md", "COPYING.txt", "changelog.md", "NOTICE.txt",
+        "AUTHORS.md", "Contributing.md", "readme-first.txt", ".git/x.txt", "deep/er/e.md",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"An article called {name} with some words.")
+    report = load_articles(tmp_path)
+    assert [a.file for a in report.articles] == [
+        "a.txt", "b.MD", "c.Txt", "deep/er/e.md", "readme-first.txt",
+    ]  # fmt: skip
+    assert report.ignored == [
+        "AUTHORS.md", "COPYING.txt", "Contributing.md", "LICENCE.md", "License.txt",
+        "NOTICE.txt", "README.TXT", "changelog.md", "readme.md",
+    ]  # fmt: skip
+    assert report.skipped == []
