@@ -34,6 +34,7 @@ NER_FILES = {
 }
 _EXCLUDE = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 _MAX_CHARS = 200_000  # spaCy's guard is 1,000,000; a longer body is tagged in pieces
+_CUTS = ("\n\n", "\n", ". ", " ")  # where a piece may end, best first
 _lock = threading.Lock()
 
 Entity = tuple[int, int, str]  # (start, end, label), offsets into the text that was tagged
@@ -67,16 +68,23 @@ def load_pipeline() -> Any:
         return _pipeline()
 
 
-def _pieces(text: str) -> list[tuple[int, str]]:
-    """(offset, piece) cuts of at most _MAX_CHARS, at a line break or space where possible."""
+def _cut(text: str, start: int, limit: int) -> int:
+    """Where the piece from `start` ends: after the last paragraph break, line break, sentence end
+    or space in the second half of its `limit` characters, else after exactly `limit`."""
+    low, high = start + limit // 2, start + limit
+    for separator in _CUTS:
+        at = text.rfind(separator, low, high)
+        if at >= 0:
+            return at + len(separator)
+    return high
+
+
+def _pieces(text: str, limit: int = _MAX_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) cuts of at most `limit` characters, at natural boundaries where possible."""
     out: list[tuple[int, str]] = []
     start = 0
-    while len(text) - start > _MAX_CHARS:
-        cut = text.rfind("\n", start, start + _MAX_CHARS)
-        if cut <= start:
-            cut = text.rfind(" ", start, start + _MAX_CHARS)
-        if cut <= start:
-            cut = start + _MAX_CHARS
+    while len(text) - start > limit:
+        cut = _cut(text, start, limit)
         out.append((start, text[start:cut]))
         start = cut
     out.append((start, text[start:]))
@@ -84,11 +92,13 @@ def _pieces(text: str) -> list[tuple[int, str]]:
 
 
 def tag(texts: Sequence[str], batch_size: int = 16) -> list[list[Entity]]:
-    """Entity spans of each text, offsets into that text."""
+    """Entity spans of each text, offsets into that text; a text of any length is tagged in
+    pieces under spaCy's `max_length`."""
     nlp = load_pipeline()
+    limit = max(1, min(_MAX_CHARS, nlp.max_length - 1))
     jobs: list[tuple[int, int, str]] = []
     for index, text in enumerate(texts):
-        jobs.extend((index, offset, piece) for offset, piece in _pieces(text))
+        jobs.extend((index, offset, piece) for offset, piece in _pieces(text, limit))
     out: list[list[Entity]] = [[] for _ in texts]
     docs: Iterable[Any] = nlp.pipe((piece for _, _, piece in jobs), batch_size=batch_size)
     for (index, offset, _), doc in zip(jobs, docs, strict=True):
