@@ -51,6 +51,8 @@ def chunk_article(article: Article, chunk_tokens: int = 192, overlap: int = 24) 
     cursor = 0
     for node in nodes:
         text = node.get_content()
+        if not text.strip():  # an empty body, or a split that kept only whitespace
+            continue
         start = node.start_char_idx
         if start is None or body[start : start + len(text)] != text:
             start = body.find(text, max(0, cursor - len(text)))
