@@ -257,3 +257,16 @@ def test_which_files_are_articles(tmp_path: Path) -> None:
         "NOTICE.txt", "README.TXT", "changelog.md", "readme.md",
     ]  # fmt: skip
     assert report.skipped == []
+
+
+def test_symlinks_inside_the_folder(tmp_path: Path) -> None:
+    """A symlinked file inside the folder is read; a symlinked folder is never walked twice."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "story.txt").write_text("The ferry to the island sailed at noon.")
+    (tmp_path / "alias.txt").symlink_to("real/story.txt")
+    (tmp_path / "again").symlink_to("real", target_is_directory=True)
+    (tmp_path / "self").symlink_to(".", target_is_directory=True)
+    report = load_articles(tmp_path)
+    assert [a.file for a in report.articles] == ["alias.txt", "real/story.txt"]
+    assert report.skipped == [] and report.ignored == []
+    assert read_article_text(tmp_path / "alias.txt") == report.articles[0].text

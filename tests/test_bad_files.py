@@ -236,7 +236,7 @@ def test_cli_summary_and_answer_after_the_bad_files(ingested: dict[str, Any]) ->
     folder, store = ingested["folder"], ingested["engine"].settings.store_dir
     again = _cli("ingest", "--seeds", str(folder), "--store", str(store), locked=True)
     assert again.returncode == 0 and "Traceback" not in again.stdout + again.stderr
-    assert "0 added" in again.stdout and "0 chunks embedded" in again.stdout
+    assert again.stdout.startswith("0 added, 0 updated, 0 removed, 6 unchanged; 0 chunks")
     assert "huge.txt (too large (20.0 MB" in again.stdout
     assert (
         "image.txt (binary file)" in again.stdout
@@ -244,11 +244,9 @@ def test_cli_summary_and_answer_after_the_bad_files(ingested: dict[str, Any]) ->
     )
     asked = _cli("ask", "Who is the mayor of Ostra?", "--seeds", str(folder), "--store", str(store))
     assert asked.returncode == 0 and "Traceback" not in asked.stdout + asked.stderr
-    assert "utf16.txt" in asked.stdout
-    assert (
-        "“The town council of Ostra approved" in asked.stdout
-        or "Halvard Sæther said" in asked.stdout
-    )
+    printed = " ".join(asked.stdout.split())  # the quote is wrapped to the terminal width
+    assert "· utf16.txt" in printed
+    assert "Mayor Halvard Sæther said construction begins in April." in printed
 
 
 def test_loader_reports_ignored_project_files(ingested: dict[str, Any]) -> None:
