@@ -16,6 +16,20 @@ _LINE_BREAK = r"(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])"  # what str.splitl
 _NOT_BREAK = r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"  # whitespace inside a line
 _LINE_EDGES = re.compile(f"{_NOT_BREAK}*{_LINE_BREAK}{_NOT_BREAK}*")
 SOURCE_LINK = "source:"
+# Characters a terminal would act on instead of showing (ESC starts a colour or title sequence,
+# C1 0x9b is a one-byte CSI): each is drawn as one visible stand-in, so offsets still hold.
+_CONTROL_PICTURES = {
+    **{c: chr(0x2400 + c) for c in range(0x20) if chr(c) not in "\t\n"},  # ␀ … ␛ … ␟
+    0x7F: "\u2421",  # ␡
+    **{c: "\ufffd" for c in range(0x80, 0xA0)},  # C1 controls: �
+}
+WARNING_MARK = "⚠"
+
+
+def visible(text: str) -> str:
+    """`text` with every control character but tab and newline replaced by a visible stand-in
+    of the same length: what the user sees is what is stored, and the terminal obeys none of it."""
+    return text.translate(_CONTROL_PICTURES)
 
 
 def _escape_inline(text: str) -> str:
@@ -29,7 +43,7 @@ def _strip_lines(text: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """`text` as Markdown that renders literally: punctuation escaped, no indented code blocks."""
-    return _escape_inline(_strip_lines(text))
+    return _escape_inline(visible(_strip_lines(text)))
 
 
 def emphasis_parts(answer: Answer) -> list[tuple[str, bool]]:
@@ -61,12 +75,14 @@ def answer_markdown(answer: Answer) -> str:
         return f"[\\[{n}\\]]({SOURCE_LINK}{n})" if n in numbers else match.group(0)
 
     text = "".join(
-        f"**{_escape_inline(piece)}**" if strong else _escape_inline(piece)
+        f"**{_escape_inline(visible(piece))}**" if strong else _escape_inline(visible(piece))
         for piece, strong in emphasis_parts(answer)
     )
     body = _ESCAPED_MARKER.sub(marker, text)
     if answer.query and answer.query.strip() != answer.question.strip():
         body += f"\n\n*searched for: {escape_markdown(answer.query)}*"
+    for warning in answer.warnings:  # a block quote each, styled as a warning (newsqa.tcss)
+        body += f"\n\n> {WARNING_MARK} {escape_markdown(' '.join(warning.split()))}"
     return body
 
 
@@ -97,6 +113,7 @@ def locate_quote(text: str, source: Source) -> tuple[int, int] | None:
 
 def _export_escape(text: str) -> str:
     """Keep export text literal for Markdown readers while leaving [n] markers readable."""
+    text = visible(text)
     text = re.sub(r"([\\`*_<>])", r"\\\1", text)
     text = re.sub(r"\[(?!\d+\])", r"\\[", text)
     return "\n".join(re.sub(r"^(\s*)([#>+-]|\d+\.)", r"\1\\\2", line) for line in text.splitlines())
@@ -115,6 +132,9 @@ def export_markdown(turns: Sequence[Answer], *, when: datetime | None = None) ->
             for piece, strong in emphasis_parts(answer)
         )
         out += [text, ""]
+        for warning in answer.warnings:
+            note = _export_escape(" ".join(warning.split()))
+            out += [f"> **{WARNING_MARK} Warning:** {note}", ""]
         if not answer.found:
             out += ["*Not found in the articles.*", ""]
         out += _export_sources(answer.sources)
@@ -141,7 +161,8 @@ def _export_sources(sources: Iterable[Source]) -> list[str]:
             out += ["**Sources**", ""]
         title = _export_escape(s.title or s.file)
         meta = [_export_escape(x) for x in (s.date, s.author) if x]
-        meta.append(f"`{s.file}`" if "`" not in s.file else _export_escape(s.file))
+        plain_file = s.file == visible(s.file) and "`" not in s.file
+        meta.append(f"`{s.file}`" if plain_file else _export_escape(s.file))
         out += [f"{s.n}. **{title}** — {' · '.join(meta)}", ""]
         out += ["   > " + line if line else "   >" for line in _export_escape(s.quote).splitlines()]
         out.append("")

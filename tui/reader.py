@@ -10,17 +10,21 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from qa import Source
-from tui.formatting import locate_quote, paragraphs, source_meta
+from tui.formatting import locate_quote, paragraphs, source_meta, visible
 
 HIGHLIGHT = "$text on $accent 40%"
 
 
 def paragraph_content(text: str, start: int, end: int, quote: tuple[int, int] | None) -> Content:
-    """text[start:end] as literal Content, the part inside `quote` highlighted."""
+    """text[start:end] as literal Content, the part inside `quote` highlighted.
+
+    Control characters are drawn as visible stand-ins of the same length (see `visible`)."""
     if quote is None or quote[1] <= start or quote[0] >= end:
-        return Content(text[start:end])
+        return Content(visible(text[start:end]))
     lo, hi = max(start, quote[0]), min(end, quote[1])
-    return Content.assemble(text[start:lo], (text[lo:hi], HIGHLIGHT), text[hi:end])
+    return Content.assemble(
+        visible(text[start:lo]), (visible(text[lo:hi]), HIGHLIGHT), visible(text[hi:end])
+    )
 
 
 class ReaderScreen(Screen[None]):
@@ -43,7 +47,7 @@ class ReaderScreen(Screen[None]):
             yield Static(
                 Content.assemble(
                     (f"[{self.source.n}] ", "bold $accent"),
-                    (source_meta(self.source), "bold"),
+                    (visible(source_meta(self.source)), "bold"),
                     "\n",
                     (
                         "the highlighted passage is the one cited · "
@@ -62,8 +66,8 @@ class ReaderScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = self.source.title or self.source.file
-        self.sub_title = source_meta(self.source)
+        self.title = visible(self.source.title or self.source.file)
+        self.sub_title = visible(source_meta(self.source))
         self.query_one("#article").focus()
         if self.quote is None:
             self.notify(
