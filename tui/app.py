@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
@@ -18,8 +18,16 @@ from textual.worker import get_current_worker
 
 from qa import Answer, Chat, Source, UserError
 from qa.articles import read_article_text
-from tui.formatting import SOURCE_LINK, write_export
-from tui.messages import AnswerReady, AnswerStarted, PrepareFinished, PrepareProgress, WorkFailed
+from qa.question_input import clean_question
+from tui.formatting import SOURCE_LINK, visible, write_export
+from tui.messages import (
+    AnswerReady,
+    AnswerStarted,
+    IngestProgress,
+    PrepareFinished,
+    PrepareProgress,
+    WorkFailed,
+)
 from tui.reader import ReaderScreen
 from tui.widgets import (
     WELCOME,
@@ -107,12 +115,16 @@ class NewsQAApp(App[None]):
         """Show `error` as a notification; a UserError's message is meant for the user."""
         if isinstance(error, UserError):
             self.notify(
-                str(error), title=f"Could not {doing}", severity="error", markup=False, timeout=8
+                visible(str(error)),
+                title=f"Could not {doing}",
+                severity="error",
+                markup=False,
+                timeout=8,
             )
             return
         self.log.error(f"while {doing}: {error!r}")
         self.notify(
-            f"{type(error).__name__}: {error}",
+            visible(f"{type(error).__name__}: {error}"),
             title=f"Unexpected error: {doing}",
             severity="error",
             markup=False,
@@ -133,14 +145,19 @@ class NewsQAApp(App[None]):
             self._placeholder(PLACEHOLDER)
         else:
             first_line = (str(message.error).splitlines() or [type(message.error).__name__])[0]
-            self._finish_pending("failed", f"✗ no answer: {first_line}")
+            question = self._pending[1].question if self._pending else ""
+            self._finish_pending("failed", f"✗ no answer: {visible(first_line)}")
+            box = self.main.query_one(QuestionInput)
+            if question and not box.value:  # kept: Enter asks it again once the cause is fixed
+                box.value = question
+                box.cursor_position = len(question)
 
     # ---- preparing the store ------------------------------------------------------------
 
     def start_prepare(self, *, reingest: bool) -> None:
         """Ingest (first run or on request) and warm up in a worker; questions wait meanwhile."""
         self._store_ready.clear()
-        self.main.query_one(PrepareBar).show("Opening the store…", None, None)
+        self.main.query_one(PrepareBar).show("Opening the store…")
         self._placeholder("Preparing the articles… you can type; questions wait until ready")
         self.prepare(reingest)
 
@@ -149,8 +166,7 @@ class NewsQAApp(App[None]):
         """Worker: ensure_ingested (or ingest), then a warm-up question."""
 
         def progress(phase: str, done: int, total: int) -> None:
-            label = f"{phase.capitalize()} the articles:" if total else "Checking the articles…"
-            self.post_message(PrepareProgress(label, done, total))
+            self.post_message(IngestProgress(phase, done, total))
 
         try:
             engine = self.engine
@@ -175,7 +191,10 @@ class NewsQAApp(App[None]):
             self.log.warning(f"warm-up failed: {exc!r}")
 
     def on_prepare_progress(self, message: PrepareProgress) -> None:
-        self.main.query_one(PrepareBar).show(message.label, message.done, message.total)
+        self.main.query_one(PrepareBar).show(message.label)
+
+    def on_ingest_progress(self, message: IngestProgress) -> None:
+        self.main.query_one(PrepareBar).progress(message.phase, message.done, message.total)
 
     def on_prepare_finished(self, message: PrepareFinished) -> None:
         self.main.query_one(PrepareBar).hide()
@@ -201,8 +220,11 @@ class NewsQAApp(App[None]):
 
     @on(QuestionInput.Submitted, "#question")
     async def submit(self, event: QuestionInput.Submitted) -> None:
-        question = event.value.strip()
-        if not question:
+        """Ask what was typed; a question qa refuses (empty, too long) stays in the box."""
+        try:
+            question = clean_question(event.value)
+        except UserError as exc:
+            self.report_error(exc, "ask the question")
             return
         box = self.main.query_one(QuestionInput)
         box.remember(question)
@@ -213,7 +235,7 @@ class NewsQAApp(App[None]):
         """Show the question and a placeholder, and answer it in a worker."""
         self._cancel_pending()
         self._request += 1
-        pending = PendingMessage(waiting=not self._store_ready.is_set())
+        pending = PendingMessage(question, waiting=not self._store_ready.is_set())
         await self.main.query_one(ChatLog).mount_all([QuestionMessage(question), pending])
         self._pending = (self._request, pending)
         self.refresh_bindings()
@@ -322,7 +344,28 @@ class NewsQAApp(App[None]):
         if isinstance(self.screen, ReaderScreen):  # a digit in the reader: another source
             self.switch_screen(reader)
         else:
+            # The chat screen gets its focus back when the reader closes: put it on the question
+            # box now, so what is typed after Esc is the next question.
+            self.main.set_focus(self.main.query_one(QuestionInput), scroll_visible=False)
             self.push_screen(reader)
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key no binding takes, pressed on the chat outside the question box (on
+        the sources or an answer), goes into the question box: nothing typed is lost."""
+        box = self.main.query_one(QuestionInput)
+        if (
+            self.screen is not self.main
+            or not event.is_printable
+            or not event.character
+            or self.focused is box
+            or event.key in self.screen.active_bindings
+            or box.disabled
+        ):
+            return
+        event.prevent_default()
+        event.stop()
+        box.focus()
+        box.insert_text_at_cursor(event.character)
 
     # ---- actions ------------------------------------------------------------------------
 

@@ -10,11 +10,19 @@ from qa import Answer
 
 
 class PrepareProgress(Message):
-    """Preparing the store: what is happening, and chunks done/total (None: indeterminate)."""
+    """Preparing the store: what is happening, shown with an indeterminate bar."""
 
-    def __init__(self, label: str, done: int | None = None, total: int | None = None) -> None:
+    def __init__(self, label: str) -> None:
         super().__init__()
         self.label = label
+
+
+class IngestProgress(Message):
+    """qa's ingest progress: `done` of `total` in `phase` (reading … writing, or waiting)."""
+
+    def __init__(self, phase: str, done: int, total: int) -> None:
+        super().__init__()
+        self.phase = phase
         self.done = done
         self.total = total
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, ListItem, ListView, Markdown, ProgressBar, Static
 
 from qa import Answer, Source
-from tui.formatting import answer_markdown, source_meta
+from tui.formatting import WARNING_MARK, answer_markdown, source_meta, visible
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 WELCOME = (
@@ -20,6 +22,20 @@ WELCOME = (
     "Follow-ups such as “Whom did he meet?” build on the previous answer. "
     "tab: sources · ctrl+p: commands"
 )
+
+
+# What a paste may carry that a terminal would obey, as qa's clean_question sees it: CSI (ESC [ …),
+# OSC (ESC ] … BEL or ESC \) and two-character ESC sequences; then any other control character.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def typable(text: str) -> str:
+    """What the question box keeps of `text`: escape sequences dropped, other control characters
+    turned into spaces (as qa's clean_question does), everything else kept as typed."""
+    if text.isprintable():
+        return text
+    return _CONTROLS.sub(" ", _ESCAPES.sub("", text))
 
 
 def _commonmark() -> MarkdownIt:
@@ -38,10 +54,15 @@ class QuestionInput(Input):
     ]
 
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, id=id)
+        # no select-all on focus: a key typed after the reader closes must not replace a draft
+        super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
         self.history: list[str] = []
         self._index: int | None = None
         self._draft = ""
+
+    def validate_value(self, value: str) -> str:
+        """Typed or pasted text never holds a control character (the terminal would obey it)."""
+        return typable(value)
 
     def remember(self, question: str) -> None:
         """Add a sent question to the history and leave history browsing."""
@@ -80,7 +101,7 @@ class QuestionMessage(Static):
     """A question, shown literally."""
 
     def __init__(self, question: str) -> None:
-        super().__init__(Content(question))
+        super().__init__(Content(visible(question)))
         self.border_title = "you"
 
 
@@ -98,9 +119,12 @@ class AnswerMessage(Markdown, can_focus=True):
         super().__init__(answer_markdown(answer), parser_factory=_commonmark, open_links=False)
         self.answer = answer
         self.set_class(not answer.found, "-not-found")
+        self.set_class(bool(answer.warnings), "-warned")
         self.border_title = "newsqa" if answer.found else "not found"
-        n = len(answer.sources)
-        self.border_subtitle = f"{n} source{'s' * (n != 1)}" if n else ""
+        n, w = len(answer.sources), len(answer.warnings)
+        notes = [f"{WARNING_MARK} {w} warning{'s' * (w != 1)}"] if w else []
+        notes += [f"{n} source{'s' * (n != 1)}"] if n else []
+        self.border_subtitle = " · ".join(notes)
 
     def on_focus(self) -> None:
         self.post_message(self.Focused(self))
@@ -109,8 +133,9 @@ class AnswerMessage(Markdown, can_focus=True):
 class PendingMessage(Static):
     """The placeholder of an answer being computed: a spinner, then a final word."""
 
-    def __init__(self, *, waiting: bool) -> None:
+    def __init__(self, question: str, *, waiting: bool) -> None:
         super().__init__()
+        self.question = question  # given back to the question box if answering fails
         self.label = "waiting for the articles…" if waiting else "searching the articles…"
         self.state = "pending"
         self._frame = 0
@@ -151,11 +176,11 @@ def source_content(source: Source) -> Content:
     """One source as literal text: number and title, date · author · file, then the quote."""
     return Content.assemble(
         (f"[{source.n}] ", "bold $accent"),
-        (source.title or source.file, "bold"),
+        (visible(source.title or source.file), "bold"),
         "\n",
-        (source_meta(source), "dim"),
+        (visible(source_meta(source)), "dim"),
         "\n",
-        (f"“{source.quote}”", "italic"),
+        (f"“{visible(source.quote)}”", "italic"),
     )
 
 
@@ -191,11 +216,13 @@ class SourcesPane(Vertical):
                 Content.assemble(
                     ("no sources", "bold"),
                     ": the articles don't say.\n",
-                    (f"“{answer.question}”", "dim italic"),
+                    (f"“{visible(answer.question)}”", "dim italic"),
                 )
             )
         else:
-            heading.update(Content.assemble(("for ", "dim"), (f"“{answer.question}”", "italic")))
+            heading.update(
+                Content.assemble(("for ", "dim"), (f"“{visible(answer.question)}”", "italic"))
+            )
             await listing.extend(SourceItem(s) for s in answer.sources)
             listing.index = 0
 
@@ -205,26 +232,61 @@ class SourcesPane(Vertical):
         return list(self.query(SourceItem))
 
 
-class PrepareBar(Horizontal):
-    """What the store is doing (opening, embedding n/total, warming up), with a progress bar."""
+# How each ingest phase reads in the bar; the counts are files, articles or chunks.
+PHASE_LABELS = {
+    "reading": "Reading the articles",
+    "chunking": "Splitting the articles into passages",
+    "tagging": "Finding names in the articles",
+    "embedding": "Embedding the passages",
+    "writing": "Writing the passages to the store",
+}
+WAITING_LABEL = "Waiting for another ingest to finish…"
+CHUNK_PHASES = ("embedding", "writing")  # the phases whose counts are chunks
 
-    chunks: tuple[int, int] = (0, 0)  # the last embedding progress shown (done, total)
+
+def phase_label(phase: str, done: int, total: int) -> str:
+    """The bar's text for an ingest phase: "Embedding the passages 512/6568", "Waiting for…"."""
+    if phase == "waiting":
+        return WAITING_LABEL
+    label = PHASE_LABELS.get(phase) or visible(phase.capitalize() or "Preparing the articles")
+    return f"{label} {done}/{total}" if total > 0 else f"{label}…"
+
+
+class PrepareBar(Horizontal):
+    """What the store is doing (reading, embedding n/total, waiting…), with a progress bar."""
+
+    chunks: tuple[int, int] = (0, 0)  # the last embedding/writing progress shown (done, total)
+    phase: str | None = None  # the last ingest phase shown
 
     def compose(self) -> ComposeResult:
         yield Label(id="prepare-label")
         yield ProgressBar(id="prepare-progress", show_eta=False)
 
-    def show(self, label: str, done: int | None, total: int | None) -> None:
-        """Display `label` and the progress (None total: indeterminate)."""
+    def show(self, label: str) -> None:
+        """Display `label` with an indeterminate bar."""
+        self._draw(label, None, None)
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        """Display ingest progress: `done` of `total` in `phase` ("waiting": indeterminate)."""
+        self.phase = phase
+        counted = phase != "waiting" and total > 0
+        if counted and phase in CHUNK_PHASES:
+            self.chunks = (done, total)
+        self._draw(phase_label(phase, done, total), done if counted else None, total or None)
+
+    def _draw(self, text: str, done: int | None, total: int | None) -> None:
         self.display = True
-        text = f"{label} {done}/{total}" if total else label
         self.query_one(Label).update(Content(text))
         bar = self.query_one(ProgressBar)
-        if total:
-            self.chunks = (done or 0, total)
-            bar.update(total=total, progress=done or 0)
+        if done is not None and total:
+            bar.update(total=total, progress=min(done, total))
         else:
             bar.update(total=None)
+
+    @property
+    def label(self) -> str:
+        """The text shown."""
+        return str(self.query_one(Label).content)
 
     def hide(self) -> None:
         self.display = False
