@@ -212,7 +212,13 @@ def _private_copy(path: Path) -> Path:
     copy = Path(tempfile.mkdtemp(prefix="newsqa-readonly-")) / "store"
     atexit.register(shutil.rmtree, copy.parent, True)
     try:
-        shutil.copytree(path, copy, ignore=shutil.ignore_patterns("*.lock"))
+        shutil.copytree(
+            path, copy, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns("*.lock")
+        )
+        for folder, _, files in os.walk(copy):  # the copy's folders kept the original's modes
+            os.chmod(folder, 0o700)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o600)
     except OSError as exc:
         raise UserError(f"cannot read the store at {path}: {exc.strerror or exc}") from None
     return copy
