@@ -368,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"newsqa: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `newsqa ask … | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(
             "newsqa: interrupted (an interrupted ingest resumes on the next run)", file=sys.stderr

@@ -39,6 +39,7 @@ class IngestReport:
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # README/LICENSE-style files, not articles
     notes: list[str] = field(default_factory=list)  # about the store (a damaged one moved aside)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +57,8 @@ class IngestReport:
         )
         if self.skipped:
             line += "; skipped " + ", ".join(f"{f} ({r})" for f, r in self.skipped)
+        if self.ignored:
+            line += "; not articles: " + ", ".join(self.ignored)
         if self.warnings:
             line += "; warnings: " + ", ".join(f"{f} ({w})" for f, w in self.warnings)
         return "; ".join([line, *self.notes])
@@ -172,9 +175,11 @@ def ingest(
     """Bring the store in line with the articles folder; unchanged articles cost no embedding."""
     started = time.perf_counter()
     loaded = load_articles(
-        settings.seeds_dir, (lambda d, t: progress("reading", d, t)) if progress else None
+        settings.seeds_dir,
+        (lambda d, t: progress("reading", d, t)) if progress else None,
+        max_bytes=settings.max_article_bytes,
     )
-    report = IngestReport(skipped=loaded.skipped, warnings=loaded.warnings)
+    report = IngestReport(skipped=loaded.skipped, warnings=loaded.warnings, ignored=loaded.ignored)
     existing = _existing_rows(store)
     pending: list[tuple[Article, Chunk, int]] = []
     stale: list[str] = []
@@ -197,7 +202,8 @@ def ingest(
             stale.extend(entry.ids_except(article.content_hash))
     if progress:
         progress("chunking", len(loaded.articles), len(loaded.articles))
-    present = {a.file for a in loaded.articles} | {f for f, _ in loaded.skipped}
+    kept = _kept_by_skips(loaded.skipped, existing)
+    present = {a.file for a in loaded.articles} | kept
     for file, entry in existing.items():
         if file not in present:
             report.removed += 1
@@ -216,12 +222,19 @@ def ingest(
         raise _rolled_back(store, written, before, exc) from None
     report.chunks_embedded = len(written)
     report.chunks_deleted = len(stale)
-    skipped = {f for f, _ in loaded.skipped}
-    files = {a.file for a in loaded.articles} | {f for f in existing if f in skipped}
+    files = {a.file for a in loaded.articles} | kept
     state = store.read_state() or before or StoreState()
     store.write_state(state.finished(articles=len(files), chunks=store.count()))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _kept_by_skips(skipped: list[tuple[str, str]], existing: dict[str, Any]) -> set[str]:
+    """Stored files that a skip covers (the file itself, or a folder ending in "/" that could
+    not be read): what the store holds for them stays until they can be read again."""
+    names = {f for f, _ in skipped if not f.endswith("/")}
+    folders = tuple(f for f, _ in skipped if f.endswith("/"))
+    return {f for f in existing if f in names or f.startswith(folders)}
 
 
 def _embed_and_write(
