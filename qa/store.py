@@ -64,7 +64,14 @@ class Store:
         """The ingest state as the store holds it now (None: a store older than states)."""
         if self.folder is not None:
             return read_file_state(self.folder)
-        fresh = self.client.get_collection(self.collection.name, embedding_function=None)
+        try:
+            fresh = self.client.get_collection(self.collection.name, embedding_function=None)
+        except Exception as exc:  # the server went away, or the collection was dropped
+            if _is_not_found(exc):
+                raise
+            raise UserError(
+                f"lost the connection to the Chroma server at {self.location}: {_reason(exc)}"
+            ) from None
         return state_from_metadata(fresh.metadata)
 
     def write_state(self, state: StoreState) -> None:
@@ -186,6 +193,12 @@ class _ServerCollection:
                 ) from None
 
         return call
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError) or "does not exist" in str(exc)
 
 
 def _reason(exc: BaseException) -> str:

@@ -310,6 +310,47 @@ def test_server_lost_mid_session_is_a_user_error(tmp_path: Path) -> None:
         engine.store.count()
 
 
+def _start_server(path: Path, port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while not _heartbeat(f"http://127.0.0.1:{port}"):
+        assert server.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    return server
+
+
+def test_session_recovers_when_the_server_returns(tmp_path: Path) -> None:
+    """Server gone mid-session: one clear error per question; back: the same engine answers."""
+    path, port = tmp_path / "data", _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _start_server(path, port)
+    try:
+        engine = Engine(Settings().with_overrides(seeds=copy_seeds(tmp_path / "s"), chroma_url=url))
+        engine.ingest()
+        first = engine.ask("Who is the Prosecutor General of Azerbaijan?")
+        assert "Kamran Aliyev" in first.text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    for _ in range(2):
+        with pytest.raises(
+            UserError, match=f"^(lost the connection to|cannot reach) the Chroma server at {url}"
+        ):
+            engine.ask("Who is the Prosecutor General of Azerbaijan?")
+    server = _start_server(path, port)
+    try:
+        again = engine.ask("Who is the Prosecutor General of Azerbaijan?")
+        assert again.text == first.text and again.sources == first.sources
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def test_tui_answers_through_the_server(chroma_server: str, tmp_path: Path) -> None:
     """The chat app prepares the store and answers a question, all through the server."""
     import asyncio
