@@ -15,7 +15,7 @@ from qa.reader.features import Lexicon
 from qa.reader.model import ReaderModel
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
-from qa.store import Store, open_store, reset_client_cache, store_writable
+from qa.store import Store, is_store_gone, open_store, reset_client_cache, store_writable
 from qa.store_lock import ingest_lock, ingest_running, lock_path
 from qa.store_state import StoreState
 from qa.types import Answer
@@ -176,10 +176,10 @@ class Engine:
             self._check_filters(filters)
             try:
                 answer = self._answer(question, query, focus, top_k, filters, prefer_files)
-            except UserError:
-                raise
-            except Exception:  # the collection went away under us (a rebuild): reopen, retry once
-                self._reopen()
+            except Exception as exc:
+                if not is_store_gone(exc):
+                    raise
+                self._reopen()  # the collection went away under us (a rebuild): retry once
                 state = self._seen
                 answer = self._answer(question, query, focus, top_k, filters, prefer_files)
             warnings = self._warnings(state)

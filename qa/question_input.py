@@ -15,13 +15,22 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 
 def _plain(ch: str) -> str:
     """Control and line-separator characters become spaces; invisible format characters go
-    (a soft hyphen must not split a word), except the joiner inside emoji sequences."""
+    (a soft hyphen must not split a word), except the joiner inside emoji sequences; so do lone
+    surrogates (bytes of a command line that were not UTF-8), which no tokenizer accepts."""
     category = unicodedata.category(ch)
     if category in ("Cc", "Zl", "Zp"):
         return " "
-    if category == "Cf" and ch != "\u200d":
+    if category == "Cs" or (category == "Cf" and ch != "\u200d"):  # Cs: undecodable argv bytes
         return ""
     return ch
+
+
+def strip_controls(text: str) -> str:
+    """`text` without terminal escapes and control characters (spaces in their place), all
+    else as typed: what a question box may hold."""
+    if text.isprintable():
+        return text
+    return "".join(_plain(ch) for ch in _ANSI.sub("", text))
 
 
 def clean_question(question: object) -> str:
@@ -33,9 +42,7 @@ def clean_question(question: object) -> str:
             f"the question is too long ({len(question):,} characters; at most "
             f"{MAX_QUESTION_CHARS:,})"
         )
-    text = _ANSI.sub("", question)
-    text = "".join(_plain(ch) for ch in text)
-    text = " ".join(text.split())
+    text = " ".join(strip_controls(question).split())
     if not text:
         raise UserError("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:

@@ -67,7 +67,7 @@ class Store:
         try:
             fresh = self.client.get_collection(self.collection.name, embedding_function=None)
         except Exception as exc:  # the server went away, or the collection was dropped
-            if _is_not_found(exc):
+            if is_store_gone(exc):
                 raise
             raise UserError(
                 f"lost the connection to the Chroma server at {self.location}: {_reason(exc)}"
@@ -195,10 +195,11 @@ class _ServerCollection:
         return call
 
 
-def _is_not_found(exc: BaseException) -> bool:
-    from chromadb.errors import NotFoundError
+def is_store_gone(exc: BaseException) -> bool:
+    """True for Chroma's errors when the collection we hold was dropped or replaced."""
+    from chromadb.errors import ChromaError
 
-    return isinstance(exc, NotFoundError) or "does not exist" in str(exc)
+    return isinstance(exc, ChromaError) or "does not exist" in str(exc)
 
 
 def _reason(exc: BaseException) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, ListItem, ListView, Markdown, ProgressBar, Static
 
 from qa import Answer, Source
+from qa.question_input import strip_controls
 from tui.formatting import WARNING_MARK, answer_markdown, source_meta, visible
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -24,18 +23,10 @@ WELCOME = (
 )
 
 
-# What a paste may carry that a terminal would obey, as qa's clean_question sees it: CSI (ESC [ …),
-# OSC (ESC ] … BEL or ESC \) and two-character ESC sequences; then any other control character.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def typable(text: str) -> str:
-    """What the question box keeps of `text`: escape sequences dropped, other control characters
-    turned into spaces (as qa's clean_question does), everything else kept as typed."""
-    if text.isprintable():
-        return text
-    return _CONTROLS.sub(" ", _ESCAPES.sub("", text))
+    """What the question box keeps of `text`: qa's own rule (escapes dropped, other control
+    characters turned into spaces), everything else kept as typed."""
+    return strip_controls(text)
 
 
 def _commonmark() -> MarkdownIt:
