@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from qa.display import visible
 from qa.errors import UserError
 
 
@@ -180,11 +181,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def visible_marked(answer: Any) -> str:
+    """The answer text, terminal-safe, with its spans in bold (`visible` keeps every offset)."""
+    from dataclasses import replace
+
+    return str(replace(answer, text=visible(answer.text)).marked("\x1b[1m", "\x1b[0m"))
+
+
 def format_answer(answer: Any) -> str:
     """The answer (its answer spans bold on a terminal), then its numbered sources and quotes."""
-    text = textwrap.fill(answer.text, 100)
+    text = textwrap.fill(visible(answer.text), 100)
     if sys.stdout.isatty() and answer.spans and text.replace("\n", " ") == answer.text:
-        text = textwrap.fill(answer.marked("\x1b[1m", "\x1b[0m"), 100)
+        text = textwrap.fill(visible_marked(answer), 100)
     lines = [text]
     if answer.query and answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
@@ -192,11 +200,11 @@ def format_answer(answer: Any) -> str:
         lines.append("")
         lines.append("Sources:")
     for s in answer.sources:
-        meta = " · ".join(x for x in (s.title, s.date, s.file) if x)
+        meta = visible(" · ".join(x for x in (s.title, s.date, s.file) if x))
         lines.append(f"[{s.n}] {meta}")
         lines.append(
             textwrap.fill(
-                f"“{' '.join(s.quote.split())}”",
+                f"“{visible(' '.join(s.quote.split()))}”",
                 100,
                 initial_indent="    ",
                 subsequent_indent="    ",

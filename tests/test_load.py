@@ -5,7 +5,6 @@ the engine notices the other process's articles, and memory stays bounded."""
 from __future__ import annotations
 
 import re
-import resource
 import subprocess
 import sys
 import threading
@@ -69,16 +68,22 @@ QUESTIONS = [
 ]
 
 
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    """This process's peak resident memory (VmHWM; ru_maxrss would carry the parent's peak
+    across fork and exec, e.g. pytest's)."""
+    return _status_mb("VmHWM")
 
 
 def current_rss_mb() -> float:
     """Resident memory now (VmRSS), to see growth the lifetime peak would hide."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmRSS")
 
 
 def answer_key(answer: Answer) -> tuple[Any, ...]:

@@ -238,6 +238,15 @@ def test_two_ingests_at_once_are_serialised(tmp_path: Path) -> None:
     assert embedded[0] == 0 and embedded[1] == len(chunk_ids(store))  # never twice the work
     waited = [err for _, err in outputs if "waiting for it to finish" in err]
     assert len(waited) == 1  # the second one said it was waiting
+    worker = next(err for (_, err), r in zip(outputs, reports, strict=True) if r["chunks_embedded"])
+    phases = [line.split(" [")[0] for line in worker.splitlines() if line.startswith("ingest: ")]
+    assert list(dict.fromkeys(phases)) == [  # off a terminal: a line per phase, in order
+        "ingest: reading",
+        "ingest: chunking",
+        "ingest: tagging",
+        "ingest: embedding",
+        "ingest: writing",
+    ]
 
 
 def test_open_chat_follows_a_rebuild_in_another_process(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from qa import Answer, Source
+from qa.display import visible
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
@@ -16,20 +17,7 @@ _LINE_BREAK = r"(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])"  # what str.splitl
 _NOT_BREAK = r"[^\S\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"  # whitespace inside a line
 _LINE_EDGES = re.compile(f"{_NOT_BREAK}*{_LINE_BREAK}{_NOT_BREAK}*")
 SOURCE_LINK = "source:"
-# Characters a terminal would act on instead of showing (ESC starts a colour or title sequence,
-# C1 0x9b is a one-byte CSI): each is drawn as one visible stand-in, so offsets still hold.
-_CONTROL_PICTURES = {
-    **{c: chr(0x2400 + c) for c in range(0x20) if chr(c) not in "\t\n"},  # ␀ … ␛ … ␟
-    0x7F: "\u2421",  # ␡
-    **{c: "\ufffd" for c in range(0x80, 0xA0)},  # C1 controls: �
-}
 WARNING_MARK = "⚠"
-
-
-def visible(text: str) -> str:
-    """`text` with every control character but tab and newline replaced by a visible stand-in
-    of the same length: what the user sees is what is stored, and the terminal obeys none of it."""
-    return text.translate(_CONTROL_PICTURES)
 
 
 def _escape_inline(text: str) -> str:
