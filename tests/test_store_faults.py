@@ -338,3 +338,17 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path) -> None:
     taker.join(30)
     assert acquired.is_set()  # the kernel released the dead holder's lock: no stale lock
     assert not ingest_running(lock)
+
+
+def test_status_reads_the_stored_summary_not_every_row(
+    seeded: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.store import Store
+
+    def no_scan(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("status read every row")
+
+    monkeypatch.setattr(Store, "rows", no_scan)
+    info = seeded.status()
+    assert (info["articles"], info["chunks"], info["complete"]) == (5, 19, True)
+    assert info["generation"] >= 1 and info["read_only"] is False
