@@ -30,6 +30,9 @@ CONFIGS: list[tuple[str, str, str]] = [
     ("reader, dense retrieval only", "dense", "reader"),
     ("reader, BM25 retrieval only", "bm25", "reader"),
     ("baseline: BM25 top-1 sentence", "bm25", "bm25-sentence"),
+    ("ablation: no answer-type rules", "hybrid", "no-answer-types"),
+    ("ablation: no head-noun types", "hybrid", "no-head-nouns"),
+    ("ablation: no clause trim", "hybrid", "no-clause-trim"),
 ]
 
 
@@ -222,7 +225,8 @@ def evaluate(
     reports = []
     for name, mode, reader_mode in CONFIGS if ablations else CONFIGS[:1]:
         engine = Engine(settings, mode=mode, reader_mode=reader_mode, model=model)
-        engine._store, engine._embedder = base.store, base.embedder
+        engine._open(base.store)
+        engine._embedder = base.embedder
         engine.ask(items[0].question)  # warm-up, not timed
         reports.append(run_config(engine, items, name))
     return reports

@@ -74,11 +74,18 @@ def _trim(cand: Candidate, keep: list[tuple[int, int, str]], q: Question) -> tup
 
 
 def compose(
-    question: str, q: Question, cand: Candidate, score: float, confidence: float, query: str
+    question: str,
+    q: Question,
+    cand: Candidate,
+    score: float,
+    confidence: float,
+    query: str,
+    *,
+    trim: bool = True,
 ) -> Answer:
-    """An answer quoting `cand` (or its clauses that hold the answer) as citation [1]."""
+    """An answer quoting `cand` (or, with `trim`, its clauses that hold the answer) as [1]."""
     spans = answer_spans(q, cand)
-    start, end = _trim(cand, spans, q)
+    start, end = _trim(cand, spans, q) if trim else (cand.start, cand.end)
     quote = cand.text[start - cand.start : end - cand.start]
     shown = " ".join(quote.split())
     text = f"{shown} [1]"

@@ -3,7 +3,7 @@ answer. Each stage is its own module; this one only chains them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,17 @@ ANSWERABILITY = (
     "top_missing_rare",
     "top_year_miss",
 )
-MODES = ("reader", "always-answer", "bm25-sentence")
+# The shipped reader; two comparisons (never refusing, the BM25 baseline); and ablations of the
+# hand rules that remain, each switched off alone, so `newsqa eval` shows what each earns.
+MODES = (
+    "reader",
+    "always-answer",
+    "bm25-sentence",
+    "no-answer-types",
+    "no-head-nouns",
+    "no-clause-trim",
+)
+_NEVER_REFUSE = ("always-answer", "bm25-sentence")
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class Reader:
 
     def rank(self, question: str, hits: list[Hit], prefer: frozenset[str] = frozenset()) -> Reading:
         """Candidates of `hits` ranked by the trained ranker, with P(answerable)."""
-        q = analyse(question)
+        q = self._analysed(question)
         cands = candidates(hits)
         rows = featurize(q, cands, self.lexicon, prefer)
         if not cands:
@@ -74,6 +84,17 @@ class Reader:
         features = answerability_row(q, scores, rows, self.lexicon, cands[order[0]])[None, :]
         answerable = float(self.model.answerability.probability(features)[0])
         return Reading(q, [cands[i] for i in order], scores, rows, answerable)
+
+    def _analysed(self, question: str) -> Question:
+        q = analyse(question)
+        if self.mode == "no-answer-types" or (
+            self.mode == "no-head-nouns" and q.kind == "head_noun"
+        ):
+            untyped = frozenset[str]()
+            q = replace(q, kind="other", primary=untyped, secondary=untyped)
+        if self.mode == "no-answer-types":
+            q = replace(q, wants_quote=False, wants_reason=False, list_count=0)
+        return q
 
     def answer(
         self,
@@ -89,7 +110,7 @@ class Reader:
     def compose(self, question: str, query: str, reading: Reading) -> Answer:
         """The answer a finished reading gives: its top candidate, or a refusal."""
         shown_query = query if query != question else ""
-        refuse = self.mode == "reader" and reading.answerable < self.model.threshold
+        refuse = self.mode not in _NEVER_REFUSE and reading.answerable < self.model.threshold
         if not reading.candidates or refuse:
             return refusal(question, shown_query, reading.answerable)
         return compose(
@@ -99,6 +120,7 @@ class Reader:
             float(reading.scores[0]),
             reading.answerable,
             shown_query,
+            trim=self.mode != "no-clause-trim",
         )
 
 
