@@ -78,16 +78,21 @@ def used_segments(store: Path) -> set[str]:
         return {str(r[0]) for r in db.execute("SELECT id FROM segments WHERE scope = 'VECTOR'")}
 
 
-def kill_when(seeds: Path, store: Path, phase: str, after_lines: int) -> bool:
-    """Start `newsqa ingest` and SIGKILL it after `after_lines` progress lines of `phase`;
-    False if it finished first (the phase never came, or the kill came after its last line)."""
-    proc = subprocess.Popen(
+def start_ingest(seeds: Path, store: Path) -> subprocess.Popen[str]:
+    """A real `newsqa ingest` whose progress lines (stderr, not a terminal) the test reads."""
+    return subprocess.Popen(
         [*NEWSQA, "ingest", "--seeds", str(seeds), "--store", str(store)],
         cwd=PROJECT,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
     )
+
+
+def kill_when(seeds: Path, store: Path, phase: str, after_lines: int) -> bool:
+    """Start `newsqa ingest` and SIGKILL it after `after_lines` progress lines of `phase`;
+    False if it finished first (the phase never came, or the kill came after its last line)."""
+    proc = start_ingest(seeds, store)
     assert proc.stderr is not None
     seen = 0
     for line in proc.stderr:
@@ -276,13 +281,7 @@ def test_open_chat_warns_while_another_process_ingests(tmp_path: Path) -> None:
     store = tmp_path / "store"
     engine = Engine(Settings().with_overrides(seeds=copy_seeds(tmp_path / "five"), store=store))
     engine.ingest()
-    proc = subprocess.Popen(
-        [*NEWSQA, "ingest", "--seeds", str(seeds), "--store", str(store)],
-        cwd=PROJECT,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = start_ingest(seeds, store)
     assert proc.stderr is not None
     warnings: list[tuple[str, ...]] = []
     for line in proc.stderr:
