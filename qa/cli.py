@@ -260,7 +260,7 @@ def _eval_settings(args: argparse.Namespace) -> Any:
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qa.evaluation import BBC_DEV, SEED_SETS, evaluate, format_reports, load_set
+    from qa.tools.evaluation import BBC_DEV, SEED_SETS, evaluate, format_reports, load_set
 
     paths = [Path(p) for p in args.question_sets or []] or ([BBC_DEV] if args.bbc else SEED_SETS)
     settings = _eval_settings(args)
@@ -289,10 +289,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from qa.evaluation import BBC_DEV, SETS_DIR
     from qa.reader.model import MODEL_PATH, expected_sha256
     from qa.settings import Settings
-    from qa.training import train, write_model
+    from qa.tools.evaluation import BBC_DEV, SETS_DIR
+    from qa.tools.training import train, write_model
 
     settings = Settings.bbc()
     if not settings.seeds_dir.is_dir():
@@ -330,7 +330,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qa.bench import Runs, run_bench
+    from qa.tools.bench import Runs, run_bench
 
     for flag, value in (("--runs", args.runs), ("--heavy-runs", args.heavy_runs)):
         if value is not None and value < 1:

@@ -8,7 +8,7 @@ from typing import Any
 
 from qa.errors import UserError
 from qa.filters import Filters
-from qa.ingestion import IngestReport, ProgressCallback, ingest
+from qa.ingestion import IngestReport, ProgressCallback, Tagger, ingest
 from qa.question_input import clean_question
 from qa.reader import Reader
 from qa.reader.features import Lexicon
@@ -40,14 +40,19 @@ class Engine:
         mode: str = "hybrid",
         reader_mode: str = "reader",
         model: ReaderModel | None = None,
+        embedder: Any = None,
+        tagger: Tagger | None = None,
     ):
-        """`mode` is the retrieval mode, `reader_mode` one of `qa.reader.MODES`."""
+        """`mode` is the retrieval mode, `reader_mode` one of `qa.reader.MODES`; `embedder` and
+        `tagger` replace the MiniLM model and spaCy's NER (the bench's scale mode injects cheap
+        stand-ins)."""
         self.settings = settings
         self.mode = mode
         self.reader_mode = reader_mode
         self.model = model
         self._store: Store | None = None
-        self._embedder: Any = None
+        self._embedder: Any = embedder
+        self._tagger = tagger
         self._retriever: HybridRetriever | None = None
         self._reader: Reader | None = None
         self._lock = threading.RLock()
@@ -122,7 +127,11 @@ class Engine:
                 self._open(open_store(self.settings, rebuild=rebuild))
                 assert self._store is not None
                 report = ingest(
-                    self.settings, self._store, lambda: self.embedder, progress=progress
+                    self.settings,
+                    self._store,
+                    lambda: self.embedder,
+                    progress=progress,
+                    **({"tagger": self._tagger} if self._tagger else {}),
                 )
                 report.notes = self._store.notes + report.notes
                 self._open(self._store)  # our own writes are no reason to reopen

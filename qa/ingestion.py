@@ -19,6 +19,8 @@ from qa.store_state import StoreState
 
 # progress(phase, done, total): phase is one of PHASES, done/total count files, articles or chunks.
 ProgressCallback = Callable[[str, int, int], None]
+# tagger(texts) -> entity spans of each text (offsets into it): spaCy's NER unless injected.
+Tagger = Callable[[list[str]], list[list[Entity]]]
 PHASES = ("reading", "chunking", "tagging", "embedding", "writing")
 # Chunks embedded and written per step: bounded memory, steady progress, and batches long enough
 # that one Chroma write per group costs ~1% of the group's embedding time.
@@ -149,14 +151,16 @@ def _write(
 
 
 def _tag_articles(
-    pending: list[tuple[Article, Chunk, int]], progress: ProgressCallback | None
+    pending: list[tuple[Article, Chunk, int]],
+    progress: ProgressCallback | None,
+    tagger: Tagger,
 ) -> dict[str, list[Entity]]:
     """Entity spans (file offsets) of every article with chunks to write, tagged body by body."""
     articles = list({article.file: article for article, _, _ in pending}.values())
     spans: dict[str, list[Entity]] = {}
     for begin in range(0, len(articles), _TAG_GROUP):
         group = articles[begin : begin + _TAG_GROUP]
-        for article, found in zip(group, tag([a.body for a in group]), strict=True):
+        for article, found in zip(group, tagger([a.body for a in group]), strict=True):
             spans[article.file] = [
                 (article.body_start + s, article.body_start + e, label) for s, e, label in found
             ]
@@ -171,6 +175,7 @@ def ingest(
     embedder_factory: Callable[[], Any],
     *,
     progress: ProgressCallback | None = None,
+    tagger: Tagger = tag,
 ) -> IngestReport:
     """Bring the store in line with the articles folder; unchanged articles cost no embedding."""
     started = time.perf_counter()
@@ -209,7 +214,7 @@ def ingest(
             report.removed += 1
             stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
 
-    spans = _tag_articles(pending, progress)
+    spans = _tag_articles(pending, progress, tagger)
     before = store.read_state()
     if pending or stale:  # from here until the end the store says it is incomplete
         store.write_state((before or StoreState()).started())

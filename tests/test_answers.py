@@ -10,7 +10,7 @@ import pytest
 from qa import Answer, Chat, UserError, ask
 from qa.articles import read_article_text
 from qa.engine import Engine
-from qa.evaluation import SETS_DIR, load_set
+from qa.tools.evaluation import SETS_DIR, load_set
 
 # Seed questions the shipped reader answers; the answer span and the cited article are pinned.
 CASES = [

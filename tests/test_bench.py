@@ -12,7 +12,7 @@ import pytest
 from conftest import PROJECT, SEEDS
 
 from qa.articles import load_articles, parse_article
-from qa.corpus import FORBIDDEN, check_text, generate_texts, write_corpus
+from qa.tools.corpus import FORBIDDEN, check_text, generate_texts, write_corpus
 
 EXPECTED_METRICS = {
     "raw embedder throughput",

@@ -143,7 +143,7 @@ def test_user_mistakes_give_one_line_and_nonzero_exit(
 
 def test_import_qa_does_not_import_textual() -> None:
     code = (
-        "import sys, qa, qa.cli, qa.engine, qa.evaluation; "
+        "import sys, qa, qa.cli, qa.engine, qa.tools.evaluation; "
         "print('textual' in sys.modules, 'tui' in sys.modules)"
     )
     out = subprocess.run(

@@ -13,9 +13,9 @@ from conftest import newsqa
 
 from qa import UserError
 from qa.engine import Engine
-from qa.evaluation import evaluate, load_set
 from qa.filters import Filters
 from qa.settings import Settings
+from qa.tools.evaluation import evaluate, load_set
 
 # Pinned after the last `newsqa train`; they move only when the reader or the model does.
 SEED_DEV_ACCURACY = (0.7632, 0.8507)

@@ -19,10 +19,10 @@ import pytest
 from conftest import PROJECT, copy_seeds
 
 from qa import Chat
-from qa.corpus import generate_texts
 from qa.engine import Engine
 from qa.errors import UserError
 from qa.settings import Settings
+from qa.tools.corpus import generate_texts
 
 AZERBAIJAN = "Who is the Prosecutor General of Azerbaijan?"
 NEWSQA = [sys.executable, "-m", "qa"]

@@ -1,6 +1,6 @@
 """`newsqa bench`: speed, memory and answer quality on a generated corpus, side by side.
 
-One run builds a corpus of N generated articles with the five seeds mixed in (`qa.corpus`) and
+One run builds a corpus of N generated articles with the five seeds mixed in (`qa.tools.corpus`) and
 measures, each as the median of several runs where a run is cheap enough:
 
 * raw embedder throughput on exactly the chunks `newsqa ingest` will embed, `newsqa ingest`
@@ -42,14 +42,14 @@ def _cold_case() -> tuple[str, str]:
     """The cold-start question and an alias of its answer: the seed dev set's second question."""
     import json
 
-    from qa.evaluation import SETS_DIR
+    from qa.tools.evaluation import SETS_DIR
 
     lines = (SETS_DIR / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines()
     case = json.loads(lines[1])
     return str(case["question"]), str(case["answers"][0][0])
 
 
-DEV_SET = "seed_dev.jsonl"  # in qa.evaluation.SETS_DIR: the seed development set, 90 questions
+DEV_SET = "seed_dev.jsonl"  # in qa.tools.evaluation.SETS_DIR: the seed dev set, 90 questions
 _CLEAN_ENV = ("QA_CHROMA_URL", "QA_CHROMA_TOKEN", "QA_COLLECTION", "QA_STORE_DIR", "QA_SEEDS_DIR")
 
 Log = Callable[[str], None]
@@ -174,7 +174,7 @@ def newsqa_cmd(*args: str) -> list[str]:
 
 
 def bench_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "qa.bench", *args]
+    return [sys.executable, "-m", "qa.tools.bench", *args]
 
 
 def median(values: Sequence[float]) -> float:
@@ -188,7 +188,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-# ---- children: run with `python -m qa.bench MODE …` ------------------------------------------
+# ---- children: run with `python -m qa.tools.bench MODE …` ---------------------------------
 
 
 def _child_naive(corpus: str, store: str) -> None:
@@ -226,8 +226,8 @@ def _child_naive(corpus: str, store: str) -> None:
 def _child_query(corpus: str, store: str, runs: str) -> None:
     """Open the engine, answer the dev set `runs` times; print latency, accuracy, phase times."""
     from qa.engine import Engine
-    from qa.evaluation import SETS_DIR, load_set, run_config
     from qa.settings import Settings
+    from qa.tools.evaluation import SETS_DIR, load_set, run_config
 
     items = load_set(SETS_DIR / DEV_SET)
     engine = Engine(Settings().with_overrides(seeds=corpus, store=store))
@@ -394,9 +394,9 @@ def _run(
 ) -> BenchResult:
     from qa.articles import load_articles
     from qa.chunking import chunk_article
-    from qa.corpus import DEFAULT_SEED, write_corpus
     from qa.embedder import MiniLMEmbedding
     from qa.settings import Settings
+    from qa.tools.corpus import DEFAULT_SEED, write_corpus
 
     settings = Settings()
     corpus = work / "corpus"
@@ -656,13 +656,14 @@ def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m qa.bench MODE …`: the benchmark's child processes, and `table FILE.json`."""
+    """`python -m qa.tools.bench MODE …`: the benchmark's child processes, and `table FILE.json`."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) == 2 and args[0] == "table":
         print(format_table(json.loads(Path(args[1]).read_text(encoding="utf-8"))))
         return 0
     if not args or args[0] not in CHILDREN:
-        print(f"usage: python -m qa.bench {{{','.join(CHILDREN)},table}} ARGS…", file=sys.stderr)
+        modes = ",".join(CHILDREN)
+        print(f"usage: python -m qa.tools.bench {{{modes},table}} ARGS…", file=sys.stderr)
         return 2
     CHILDREN[args[0]](*args[1:])
     return 0

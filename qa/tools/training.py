@@ -14,7 +14,6 @@ import numpy as np
 
 from qa.articles import read_article_text
 from qa.engine import Engine
-from qa.evaluation import Item, answer_correct, contains_alias, load_set
 from qa.filters import Filters
 from qa.reader.candidates import Candidate, candidates
 from qa.reader.features import FEATURES, Lexicon, featurize
@@ -23,6 +22,7 @@ from qa.reader.pipeline import ANSWERABILITY, Reader, answerability_row
 from qa.reader.question import analyse
 from qa.retrieval import Hit
 from qa.settings import Settings
+from qa.tools.evaluation import Item, answer_correct, contains_alias, load_set
 
 FALSE_REFUSAL_BUDGET = 0.04  # calibrated below the 5 % target, for a margin
 L2 = 1.0

@@ -1,0 +1,1 @@
+"""Developer tools (bench, corpus generator, eval, training): never imported by the query path."""
