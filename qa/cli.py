@@ -98,9 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--articles",
         type=int,
-        default=10_000,
+        default=None,
         metavar="N",
         help="generated articles mixed with the seeds (default 10000)",
+    )
+    p.add_argument(
+        "--vectors",
+        choices=("model", "hashed"),
+        default="model",
+        help="hashed: the scale mode, stored vectors are deterministic pseudo-vectors and NER "
+        "is skipped, so 100k articles fit on a laptop (default: model, the real embedder)",
+    )
+    p.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="the scale mode on a real articles folder instead of a generated corpus",
+    )
+    p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="scale mode: skip the Chroma server measurement",
+    )
+    p.add_argument(
+        "--server-articles",
+        type=int,
+        metavar="N",
+        help="scale mode: generated articles ingested into the server (default: min(N, 10000))",
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument(
@@ -330,25 +353,43 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qa.tools.bench import Runs, run_bench
+    from qa.tools.bench import DEFAULT_ARTICLES, Runs, run_bench
+    from qa.tools.scale import SERVER_ARTICLES, ScaleOptions
 
-    for flag, value in (("--runs", args.runs), ("--heavy-runs", args.heavy_runs)):
+    for flag, value in (
+        ("--runs", args.runs),
+        ("--heavy-runs", args.heavy_runs),
+        ("--server-articles", args.server_articles),
+    ):
         if value is not None and value < 1:
             raise UserError(f"{flag} must be at least 1")
+    if args.corpus and args.articles is not None:
+        raise UserError("--corpus takes the articles in DIR: --articles does not apply")
+    articles = DEFAULT_ARTICLES if args.articles is None else args.articles
     runs = None
     if args.runs is not None or args.heavy_runs is not None:
-        auto = Runs.auto(int(args.articles * 1.3))
+        auto = Runs.auto(int(articles * 1.3))
         runs = Runs(heavy=args.heavy_runs or auto.heavy, light=args.runs or auto.light)
+    scale = None
+    if args.vectors == "hashed" or args.corpus:
+        scale = ScaleOptions(
+            articles=articles,
+            vectors=args.vectors,
+            corpus=Path(args.corpus) if args.corpus else None,
+            server=not args.no_server,
+            server_articles=args.server_articles or SERVER_ARTICLES,
+        )
 
     def log(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr, flush=True)
 
     result = run_bench(
-        args.articles,
+        articles,
         workdir=Path(args.workdir) if args.workdir else None,
         runs=runs,
         log=log,
         tui=not args.no_tui,
+        scale=scale,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.table())
     return 0

@@ -140,3 +140,149 @@ def test_bench_smoke_json(tmp_path: Path) -> None:
     ratio = ours / raw
     assert abs(metrics["ingest / raw embedder"]["value"] - ratio) < 1e-6
     assert data["all_ok"] == all(m["ok"] is not False for m in metrics.values())
+
+
+# ---- the scale mode: `newsqa bench --vectors hashed` ------------------------------------------
+
+SCALE_N = 30
+
+
+def _scale_metrics(big: str) -> set[str]:
+    return {
+        f"hashed ingest wall time, {big}",
+        f"hashed ingest peak RSS, {big}",
+        f"no-op re-ingest, {big}",
+        f"Engine.status(), {big}",
+        f"newsqa status process, {big}",
+        'python -c "import chromadb, onnxruntime"',
+        "cold newsqa ask, seeds",
+        f"cold newsqa ask, {big}",
+        f"cold ask {big} ÷ seeds",
+        f"cold ask {big} ÷ import",
+        "cold ask seeds ÷ import",
+        "warm ask p50, seeds",
+        "warm ask p95, seeds",
+        f"warm ask p50, {big}",
+        f"warm ask p95, {big}",
+        "query process peak RSS, seeds",
+        f"query process peak RSS, {big}",
+        f"server: ingest wall time, {big}",
+        f"server: second client warm ask p50, {big}",
+        f"server: second client warm ask p95, {big}",
+        f"server: client peak RSS, {big}",
+    }
+
+
+def test_hashed_embedding_is_deterministic_and_normalised() -> None:
+    import numpy as np
+
+    from qa.tools.hashed import DIMENSIONS, HashedEmbedding, no_entities
+
+    texts = ["Kamran Aliyev met the delegation.", "Another text.", "", "é \udcff lone surrogate"]
+    first, again = HashedEmbedding(), HashedEmbedding()
+    a = first.embed(texts)
+    assert a.shape == (len(texts), DIMENSIONS) == (4, 384) and a.dtype == np.float32
+    assert np.array_equal(a, again.embed(texts))  # a function of the text alone
+    assert np.array_equal(a[1], first.embed(["Another text."])[0])  # whatever the batch
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert len({row.tobytes() for row in a}) == len(texts)  # different texts, different rows
+    assert abs(float(a[0] @ a[1])) < 0.5  # near-orthogonal, as random unit vectors are
+    assert first.texts_embedded == len(texts) + 1
+    assert first.embed([]).shape == (0, DIMENSIONS)
+    assert no_entities(["a", "b"]) == [[], []]
+
+
+def test_bench_scale_hashed_json(tmp_path: Path) -> None:
+    """The scale mode end to end on a tiny corpus: real processes, real Chroma, a real server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    work = tmp_path / "work"
+    out = subprocess.run(
+        [sys.executable, "-m", "qa", "bench", "--articles", str(SCALE_N), "--vectors", "hashed"]
+        + ["--runs", "1", "--json", "--workdir", str(work)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout)
+    articles = SCALE_N + 5
+    big = f"{articles} articles"
+    assert data["articles"] == SCALE_N and data["corpus_articles"] == articles
+    details = data["details"]
+    assert details["scale"] == {"vectors": "hashed", "corpus": None, "server": True}
+    # the hashed ingest: every chunk got a pseudo-vector, the model and spaCy were never loaded
+    ingest = details["ingest"]
+    assert ingest["added"] == articles and ingest["chunks_embedded"] == data["chunks"]
+    assert ingest["hashed_texts"] == data["chunks"] >= articles
+    assert ingest["model_loaded"] is False and ingest["spacy_loaded"] is False
+    assert details["model_chunks_embedded"] == 0
+    # the real `newsqa ingest` on the built store embedded nothing
+    assert details["noop_chunks_embedded"] == 0
+    status = details["status"]
+    assert (status["articles"], status["chunks"], status["complete"]) == (
+        articles,
+        data["chunks"],
+        True,
+    )
+    # warm queries: the whole seed dev set asked, on the seeds and on the hashed store
+    for name in ("seeds", "big"):
+        warm = details["warm"][name]
+        assert warm["n"] >= 50 and len(warm["passes"]) == 1
+    assert details["warm"]["big"]["chunks"] == data["chunks"]
+    assert details["warm"]["seeds"]["found"] > 0
+    # server mode: a separate client with empty folders sees every row the server holds
+    server = details["server"]
+    assert server["articles"] == articles and server["chunks"] == data["chunks"]
+    assert server["ingest"]["model_loaded"] is False
+    assert server["client"]["chunks"] == data["chunks"] and server["client"]["n"] >= 50
+    assert server["client"]["found"] > 0
+    assert len(details["cold_ask_runs"]["import"]) == 1
+    # every scale metric is there with a number, and no accuracy on hashed vectors
+    metrics = data["metrics"]
+    assert _scale_metrics(big) <= set(metrics), _scale_metrics(big) - set(metrics)
+    assert not any("accuracy" in name for name in metrics)
+    for name, metric in metrics.items():
+        assert isinstance(metric["value"], (int, float)) and metric["value"] > 0, (name, metric)
+        if metric["target"]:
+            assert isinstance(metric["ok"], bool), name
+    cold = metrics[f"cold newsqa ask, {big}"]["value"]
+    ratio = metrics[f"cold ask {big} ÷ seeds"]["value"]
+    assert abs(ratio - cold / metrics["cold newsqa ask, seeds"]["value"]) < 1e-9
+    assert data["all_ok"] == all(m["ok"] is not False for m in metrics.values())
+    # the table renders every metric with its number
+    saved = tmp_path / "scale.json"
+    saved.write_text(out.stdout, encoding="utf-8")
+    table = subprocess.run(
+        [sys.executable, "-m", "qa.tools.bench", "table", str(saved)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert table.returncode == 0, table.stderr
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.stdout.splitlines()}
+    assert table.stdout.startswith("newsqa bench (scale, hashed vectors): 35 articles")
+    for name in metrics:
+        assert name in rows and any(c.isdigit() for c in rows[name].split(" | ")[1]), name
+
+
+def test_bench_scale_refuses_bad_arguments(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    for args, message in (
+        (["--corpus", str(tmp_path / "nowhere"), "--vectors", "hashed"], "not found"),
+        (["--corpus", str(tmp_path), "--articles", "5"], "--articles does not apply"),
+        (["--vectors", "hashed", "--server-articles", "0"], "at least 1"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "qa", "bench", *args, "--workdir", str(tmp_path / "w")],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert out.returncode == 2 and "newsqa: error:" in out.stderr and message in out.stderr
+        assert "Traceback" not in out.stderr
