@@ -1,34 +1,24 @@
-"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI) run by onnxruntime."""
+"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI) run by onnxruntime.
+
+Plain: no llama-index here, so the query path never imports it (`qa.llama_embedding` wraps
+this class as a llama-index embedding model for code that builds llama-index pipelines).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
-from qa.model_files import (
-    DIMENSIONS,
-    MODEL_NAME,
-    MODEL_SHA256,
-    check_sha256,
-    load_tokenizer,
-    model_files,
-)
+from qa.model_files import DIMENSIONS, MODEL_SHA256, check_sha256, load_tokenizer, model_files
 
 
-class MiniLMEmbedding(BaseEmbedding):
+class MiniLMEmbedder:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings; batches are sorted by length."""
 
-    threads: int = 2
-    _session: Any = PrivateAttr()
-    _tokenizer: Any = PrivateAttr()
-
-    def __init__(self, threads: int = 2, batch_size: int = 32, **kwargs: Any) -> None:
-        super().__init__(model_name=MODEL_NAME, embed_batch_size=batch_size, **kwargs)
+    def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
         self.threads = threads
+        self.embed_batch_size = batch_size
         import onnxruntime as ort
 
         model_bytes = check_sha256(model_files()[0], MODEL_SHA256)
@@ -41,10 +31,6 @@ class MiniLMEmbedding(BaseEmbedding):
             model_bytes, sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._tokenizer = load_tokenizer()
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "MiniLMEmbedding"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of `texts` as a float32 array (n, 384), rows in input order."""
@@ -72,18 +58,3 @@ class MiniLMEmbedding(BaseEmbedding):
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(norms, 1e-12)
         return out
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return [float(x) for x in self.embed([query])[0]]
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return [float(x) for x in self.embed([text])[0]]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return [[float(x) for x in row] for row in self.embed(texts)]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embedding(text)

@@ -8,7 +8,7 @@ from typing import Any
 
 from qa.errors import UserError
 from qa.filters import Filters
-from qa.ingestion import IngestReport, ProgressCallback, Tagger, ingest
+from qa.ingestion import IngestReport, ProgressCallback, Tagger, index_store, ingest
 from qa.question_input import clean_question
 from qa.reader import Reader
 from qa.reader.features import Lexicon
@@ -20,14 +20,9 @@ from qa.store_lock import ingest_lock, ingest_running, lock_path
 from qa.store_state import StoreState
 from qa.types import Answer
 
-
-def _quiet_llama_index(embedder: Any) -> None:
-    """Make sure nothing in llama-index ever reaches for OpenAI."""
-    from llama_index.core import Settings as LlamaSettings
-    from llama_index.core.llms import MockLLM
-
-    LlamaSettings.llm = MockLLM()
-    LlamaSettings.embed_model = embedder
+# A batch shaped like a question's candidate sentences (14 of ~40 words): warming up on it sizes
+# onnxruntime's buffers for queries without growing them to chunk size (~150 MB of RSS).
+_WARM_UP = [" ".join(["the minister said on monday that the company would report"] * 4)] * 14
 
 
 class Engine:
@@ -69,6 +64,8 @@ class Engine:
 
     def _open(self, store: Store) -> None:
         """Use `store` from now on; everything built from the old one is rebuilt on demand."""
+        if self._store is not None and self._store is not store:
+            self._store.close()
         self._store = store
         self._seen = store.read_state()
         self._retriever = None
@@ -78,7 +75,6 @@ class Engine:
     def _reopen(self) -> None:
         """Reopen the store so this process sees what another process wrote."""
         reset_client_cache()
-        self._store = None
         self._open(open_store(self.settings))
 
     def _freshen(self) -> StoreState | None:
@@ -93,12 +89,11 @@ class Engine:
     def embedder(self) -> Any:
         with self._lock:
             if self._embedder is None:
-                from qa.embedder import MiniLMEmbedding
+                from qa.embedder import MiniLMEmbedder
 
-                self._embedder = MiniLMEmbedding(
+                self._embedder = MiniLMEmbedder(
                     threads=self.settings.threads, batch_size=self.settings.batch_size
                 )
-                _quiet_llama_index(self._embedder)
             return self._embedder
 
     def ingest(
@@ -123,7 +118,6 @@ class Engine:
 
             with ingest_lock(lock, waiting):
                 reset_client_cache()  # see what an ingest we waited for wrote
-                self._store = None
                 self._open(open_store(self.settings, rebuild=rebuild))
                 assert self._store is not None
                 report = ingest(
@@ -138,29 +132,44 @@ class Engine:
             return report
 
     def ensure_ingested(self, progress: ProgressCallback | None = None) -> IngestReport | None:
-        """Ingest the seeds if the store is empty; None if it already had chunks."""
+        """Ingest the seeds if the store is empty; None if it already had chunks.
+
+        A folder store made before the lexical index existed gets one, built from its rows
+        (nothing is re-embedded, the articles folder is not read).
+        """
         with self._lock:
-            if self._has_rows or self.store.count() > 0:
-                self._has_rows = True  # count once, not per question (a reopen recounts)
+            if self._has_rows:
                 return None
-            return self.ingest(progress=progress)
+            store = self.store
+            if store.count() == 0:
+                return self.ingest(progress=progress)
+            index = store.postings
+            if index is not None and index.synced is None and not store.read_only:
+                lock = lock_path(self.settings.store_dir, None, self.settings.collection)
+                with ingest_lock(lock, (lambda: progress("waiting", 0, 0)) if progress else None):
+                    reset_client_cache()
+                    self._open(open_store(self.settings))
+                    assert self._store is not None
+                    index_store(self._store, progress)
+                    self._open(self._store)
+            self._has_rows = True  # count once, not per question (a reopen recounts)
+            return None
 
     @property
     def retriever(self) -> HybridRetriever:
         with self._lock:
             if self._retriever is None:
-                self._retriever = HybridRetriever(self.store, self.embedder, self.mode)
+                store = self.store
+                self._retriever = HybridRetriever(store, self.embedder, store.lexical, self.mode)
             return self._retriever
 
     @property
     def reader(self) -> Reader:
         with self._lock:
             if self._reader is None:
-                bm25 = self.retriever.bm25
+                lexical = self.store.lexical
                 self._reader = Reader(
-                    Lexicon(bm25.term_idf, bm25.idf.__contains__),
-                    self.model,
-                    self.reader_mode,
+                    Lexicon(lexical.idf, lexical.known), self.model, self.reader_mode
                 )
             return self._reader
 
@@ -237,11 +246,8 @@ class Engine:
     def warm_up(self) -> None:
         """Open the store, load the model and build the retriever now, not on the first question."""
         with self._lock:
-            retriever = self.retriever
-            # A batch shaped like a question's candidate sentences: it sizes onnxruntime's buffers
-            # for queries without growing them to chunk size (which would cost ~150 MB of RSS).
-            sample = [" ".join(text.split()[:40]) for text in retriever.texts[:14]]
-            self.embedder.embed(sample or ["warm up"])
+            self.retriever.embed_query("warm up")
+            self.embedder.embed(_WARM_UP)
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, completeness and embedder: nothing time-varying."""

@@ -12,6 +12,8 @@ from typing import Any
 from qa.articles import Article, load_articles
 from qa.chunking import Chunk, chunk_article
 from qa.errors import UserError
+from qa.lexical.postings import IndexedChunk
+from qa.lexical.sync import in_sync, reconcile
 from qa.ner import Entity, tag
 from qa.settings import Settings
 from qa.store import Store
@@ -21,7 +23,9 @@ from qa.store_state import StoreState
 ProgressCallback = Callable[[str, int, int], None]
 # tagger(texts) -> entity spans of each text (offsets into it): spaCy's NER unless injected.
 Tagger = Callable[[list[str]], list[list[Entity]]]
-PHASES = ("reading", "chunking", "tagging", "embedding", "writing")
+# ("indexing" runs only when the lexical index must be brought in line with Chroma's rows: after
+# an unfinished ingest, or once for a store made before the index existed.)
+PHASES = ("indexing", "reading", "chunking", "tagging", "embedding", "writing")
 # Chunks embedded and written per step: bounded memory, steady progress, and batches long enough
 # that one Chroma write per group costs ~1% of the group's embedding time.
 _EMBED_GROUP = 256
@@ -82,13 +86,59 @@ class _Existing:
 
 
 def _existing_rows(store: Store) -> dict[str, _Existing]:
+    """What the store holds per file: from a folder store's lexical index (its manifest), or
+    from the metadata of every row of a server's collection."""
     by_file: dict[str, _Existing] = defaultdict(_Existing)
-    for row_id, meta, _ in store.rows(include=["metadatas"]):
-        entry = by_file[str(meta.get("file", ""))]
-        content_hash = str(meta.get("content_hash", ""))
+    index = store.postings
+    if index is not None:
+        rows = index.manifest()
+    else:
+        rows = (
+            (
+                row_id,
+                str(m.get("file", "")),
+                str(m.get("content_hash", "")),
+                int(m.get("n_chunks", -1)),
+            )
+            for row_id, m, _ in store.rows(include=["metadatas"])
+        )
+    for row_id, file, content_hash, n_chunks in rows:
+        entry = by_file[file]
         entry.ids_by_hash[content_hash].add(row_id)
-        entry.expected[content_hash] = int(meta.get("n_chunks", -1))
+        entry.expected[content_hash] = n_chunks
     return by_file
+
+
+def indexed(article: Article, chunk: Chunk, n_chunks: int) -> IndexedChunk:
+    """The lexical index's record of a chunk about to be written."""
+    date = int(article.date.replace("-", "")) if article.date else None
+    return IndexedChunk(
+        chunk.chunk_id, chunk.text, article.file, article.content_hash, n_chunks, date
+    )
+
+
+def sync_lexical(store: Store, progress: ProgressCallback | None = None) -> bool:
+    """Bring a folder store's lexical index in line with Chroma if it may not be; True if it
+    had to (the caller then records a finished state)."""
+    index = store.postings
+    if index is None or in_sync(index, store.read_state()):
+        return False
+    reconcile(store, index, (lambda d, t: progress("indexing", d, t)) if progress else None)
+    return True
+
+
+def index_store(store: Store, progress: ProgressCallback | None = None) -> None:
+    """Give a folder store made before the lexical index one, from its rows (no embedding)."""
+    index = store.postings
+    state = store.read_state()
+    if index is None or (state is not None and not state.complete):
+        return  # an unfinished ingest: the next `newsqa ingest` rebuilds the index with it
+    if not sync_lexical(store, progress):
+        return
+    files = {file for _, file, _, _ in index.manifest()}
+    state = (state or StoreState()).finished(articles=len(files), chunks=store.count())
+    store.write_state(state)
+    index.mark_synced(state.generation)
 
 
 def chunk_entities(article: Article, chunk: Chunk, spans: list[Entity]) -> str:
@@ -148,6 +198,8 @@ def _write(
             for article, chunk, n in pending
         ],
     )
+    if store.postings is not None:  # after Chroma: a crash between leaves what sync repairs
+        store.postings.add([indexed(article, chunk, n) for article, chunk, n in pending])
 
 
 def _tag_articles(
@@ -185,6 +237,7 @@ def ingest(
         max_bytes=settings.max_article_bytes,
     )
     report = IngestReport(skipped=loaded.skipped, warnings=loaded.warnings, ignored=loaded.ignored)
+    sync_lexical(store, progress)
     existing = _existing_rows(store)
     pending: list[tuple[Article, Chunk, int]] = []
     stale: list[str] = []
@@ -215,6 +268,8 @@ def ingest(
             stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
 
     spans = _tag_articles(pending, progress, tagger)
+    if store.postings is not None and pending:
+        store.postings.set_average_length([indexed(*item) for item in pending[:5000]])
     before = store.read_state()
     if pending or stale:  # from here until the end the store says it is incomplete
         store.write_state((before or StoreState()).started())
@@ -223,13 +278,18 @@ def ingest(
         _embed_and_write(store, embedder_factory, pending, spans, progress, written)
         # Old versions go only after their replacements are fully written: no gap on a crash.
         store.delete(stale)
+        if store.postings is not None:
+            store.postings.delete(stale)
     except Exception as exc:
         raise _rolled_back(store, written, before, exc) from None
     report.chunks_embedded = len(written)
     report.chunks_deleted = len(stale)
     files = {a.file for a in loaded.articles} | kept
     state = store.read_state() or before or StoreState()
-    store.write_state(state.finished(articles=len(files), chunks=store.count()))
+    state = state.finished(articles=len(files), chunks=store.count())
+    store.write_state(state)
+    if store.postings is not None:
+        store.postings.mark_synced(state.generation)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -275,6 +335,8 @@ def _rolled_back(
     reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     try:
         store.delete(written)
+        if store.postings is not None:
+            store.postings.delete(written)
         if before is not None:
             store.write_state(before)
     except Exception:  # the store is unreachable too: the next ingest will converge

@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense Chroma search fused with BM25 by reciprocal rank fusion."""
+"""Hybrid retrieval: dense Chroma search fused with BM25 by reciprocal rank fusion.
+
+Nothing is loaded at open: the dense side is one Chroma query, the lexical side one query of the
+store's lexical index (`qa.lexical`), and only the chunks they return are read.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.bm25 import BM25Index
 from qa.filters import Filters
+from qa.lexical import LexicalIndex
 from qa.store import Store
 
 RRF_K = 60
@@ -26,52 +30,47 @@ class Hit:
     fused: float
 
 
-class HybridRetriever:
-    """Dense (Chroma through llama-index's ChromaVectorStore) + BM25 over the same chunks."""
+def _public(meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (meta or {}).items() if not k.startswith("_")}
 
-    def __init__(self, store: Store, embedder: Any, mode: str = "hybrid") -> None:
+
+class HybridRetriever:
+    """Dense (the collection's HNSW index) + BM25 (the lexical index) over the same chunks."""
+
+    def __init__(
+        self, store: Store, embedder: Any, lexical: LexicalIndex, mode: str = "hybrid"
+    ) -> None:
         self.store = store
         self.embedder = embedder
+        self.lexical_index = lexical
         self.mode = mode
-        self.ids: list[str] = []
-        self.texts: list[str] = []
-        self.metas: list[dict[str, Any]] = []
-        for row_id, meta, doc in store.rows(include=["metadatas", "documents"]):
-            self.ids.append(row_id)
-            self.texts.append(doc or "")
-            self.metas.append({k: v for k, v in meta.items() if not k.startswith("_")})
-        self.row_of = {row_id: i for i, row_id in enumerate(self.ids)}
-        self._bodies: dict[str, str] = {}
-        self.bm25 = BM25Index(self.texts)
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self.embedder.embed([query])[0])
 
-    def dense(self, vector: np.ndarray, k: int, filters: Filters) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        if not self.ids:
-            return []
+    def dense(
+        self, vector: np.ndarray, k: int, filters: Filters
+    ) -> list[tuple[str, float, str, dict[str, Any]]]:
+        """Top-k (chunk id, cosine, text, metadata) by the query vector."""
         where = filters.chroma_where()
-        result = self.store.vector_store.query(
-            VectorStoreQuery(query_embedding=[float(x) for x in vector], similarity_top_k=k),
+        result = self.store.collection.query(
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
             **({"where": where} if where else {}),
         )
-        out = []
-        for row_id, similarity in zip(result.ids or [], result.similarities or [], strict=True):
-            row = self.row_of.get(row_id)
-            if row is not None:  # cosine = 1 - distance; the store reports exp(-distance)
-                out.append((row, 1.0 + float(np.log(max(similarity, 1e-12)))))
-        return out
+        ids = result["ids"][0] if result["ids"] else []
+        docs = (result.get("documents") or [[]])[0] or [None] * len(ids)
+        metas = (result.get("metadatas") or [[]])[0] or [None] * len(ids)
+        distances = (result.get("distances") or [[]])[0] or [1.0] * len(ids)
+        return [
+            (str(i), 1.0 - float(d), doc or "", _public(m))
+            for i, d, doc, m in zip(ids, distances, docs, metas, strict=True)
+        ]
 
-    def lexical(self, query: str, k: int, filters: Filters) -> list[tuple[int, float]]:
-        mask = None
-        if not filters.empty:
-            mask = np.fromiter((filters.accepts(m) for m in self.metas), dtype=bool)
-        return self.bm25.search(query, k, mask)
+    def lexical(self, query: str, k: int, filters: Filters) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25) from the lexical index."""
+        return self.lexical_index.search(query, k, filters)
 
     def retrieve(
         self, query: str, vector: np.ndarray, k: int, filters: Filters | None = None
@@ -81,20 +80,28 @@ class HybridRetriever:
         pool = max(k * 2, 16)
         dense = self.dense(vector, pool, filters) if self.mode != "bm25" else []
         lexical = self.lexical(query, pool, filters) if self.mode != "dense" else []
-        fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
-            for rank, (row, _) in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        dense_of, bm25_of = dict(dense), dict(lexical)
-        rows = sorted(fused, key=lambda r: -fused[r])[:k]
+        fused: dict[str, float] = {}
+        for ranking in ([(d[0], d[1]) for d in dense], lexical):
+            for rank, (chunk_id, _) in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        rows = {d[0]: (d[2], d[3]) for d in dense}
+        dense_of, bm25_of = {d[0]: d[1] for d in dense}, dict(lexical)
+        top = sorted(fused, key=lambda c: (-fused[c], c))[:k]
+        rows.update(self._read([c for c in top if c not in rows]))
         return [
-            Hit(
-                self.ids[r],
-                self.texts[r],
-                self.metas[r],
-                dense_of.get(r, 0.0),
-                bm25_of.get(r, 0.0),
-                fused[r],
-            )
-            for r in rows
+            Hit(c, rows[c][0], rows[c][1], dense_of.get(c, 0.0), bm25_of.get(c, 0.0), fused[c])
+            for c in top
+            if c in rows  # a chunk deleted between the index query and this read is skipped
         ]
+
+    def _read(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Texts and metadata of the chunks only the lexical side found."""
+        if not ids:
+            return {}
+        got = self.store.collection.get(ids=ids, include=["documents", "metadatas"])
+        docs = got.get("documents") or [None] * len(got["ids"])
+        metas = got.get("metadatas") or [None] * len(got["ids"])
+        return {
+            str(i): (doc or "", _public(m))
+            for i, doc, m in zip(got["ids"], docs, metas, strict=True)
+        }

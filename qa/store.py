@@ -17,6 +17,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from qa.errors import UserError
+from qa.lexical import LexicalIndex
+from qa.lexical.contains import ContainsIndex
+from qa.lexical.postings import INDEX_FILE, PostingsIndex
 from qa.model_files import MODEL_NAME
 from qa.ner import NER_MODEL
 from qa.settings import Settings
@@ -45,11 +48,11 @@ HNSW: dict[str, Any] = {
 
 @dataclass
 class Store:
-    """An open Chroma collection and the llama-index vector store wrapping it."""
+    """An open Chroma collection and its lexical index."""
 
     client: Any
     collection: Any
-    vector_store: Any
+    lexical: LexicalIndex  # a PostingsIndex for a folder, a ContainsIndex for a server
     location: str
     lock: Path  # the ingest lock (see qa.store_lock)
     folder: Path | None = None  # the store folder (None for a server)
@@ -59,6 +62,14 @@ class Store:
 
     def count(self) -> int:
         return int(self.collection.count())
+
+    @property
+    def postings(self) -> PostingsIndex | None:
+        """The folder store's own lexical index (None for a server)."""
+        return self.lexical if isinstance(self.lexical, PostingsIndex) else None
+
+    def close(self) -> None:
+        self.lexical.close()
 
     def read_state(self) -> StoreState | None:
         """The ingest state as the store holds it now (None: a store older than states)."""
@@ -272,6 +283,7 @@ class _Client:
     location: str
     read_only: bool = False
     note: str | None = None  # what opening had to do, for the user
+    path: Path | None = None  # the folder Chroma opened (a private copy when read-only)
 
 
 def open_client(settings: Settings, *, replace_damaged: bool = False) -> _Client:
@@ -309,15 +321,13 @@ def open_client(settings: Settings, *, replace_damaged: bool = False) -> _Client
         moved = move_aside(path)
         path.mkdir(parents=True)
         client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-        return _Client(client, str(path), note=f"the damaged store was moved to {moved}")
-    return _Client(client, str(path), read_only)
+        return _Client(client, str(path), note=f"the damaged store was moved to {moved}", path=path)
+    return _Client(client, str(path), read_only, path=where)
 
 
 def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
-    """Open (creating if needed) the collection; `rebuild` drops it first (and moves a damaged
-    store folder aside)."""
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
+    """Open (creating if needed) the collection and its lexical index; `rebuild` drops both first
+    (and moves a damaged store folder aside)."""
     opened = open_client(settings, replace_damaged=rebuild)
     client, location, read_only = opened.client, opened.location, opened.read_only
     folder = None if settings.chroma_url else settings.store_dir
@@ -339,6 +349,7 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
             _raise_ef_search(collection)
         if rebuild and folder is not None:
             prune_segments(folder)
+            remove_lexical_index(folder)
     except UserError:
         raise
     except Exception as exc:
@@ -357,16 +368,45 @@ def open_store(settings: Settings, *, rebuild: bool = False) -> Store:
             f"the store at {location} was built without entity spans (an older newsqa); "
             "run `newsqa ingest --rebuild`"
         )
+    lexical: LexicalIndex
+    if opened.path is None:
+        lexical = ContainsIndex(collection, collection.count)
+    else:
+        lexical = _open_postings(opened.path, collection, read_only)
     return Store(
         client,
         collection,
-        ChromaVectorStore(chroma_collection=collection),
+        lexical,
         location,
         lock,
         folder,
         read_only,
         notes=notes,
     )
+
+
+def remove_lexical_index(folder: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        (folder / (INDEX_FILE + suffix)).unlink(missing_ok=True)
+
+
+def _open_postings(folder: Path, collection: Any, read_only: bool) -> LexicalIndex:
+    """The folder's postings index; a damaged one is replaced (ingest refills it from Chroma).
+
+    A read-only store without a usable index (one made by an older newsqa) is searched through
+    Chroma's full-text index instead, as a server is.
+    """
+    try:
+        index = PostingsIndex(folder / INDEX_FILE)
+    except sqlite3.DatabaseError:
+        if read_only:
+            return ContainsIndex(collection, collection.count)
+        remove_lexical_index(folder)
+        index = PostingsIndex(folder / INDEX_FILE)
+    if read_only and index.synced is None:
+        index.close()
+        return ContainsIndex(collection, collection.count)
+    return index
 
 
 def _raise_ef_search(collection: Any) -> None:

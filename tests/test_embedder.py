@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import qa.model_files as model_files
-from qa.embedder import MiniLMEmbedding
 from qa.errors import UserError
+from qa.llama_embedding import MiniLMEmbedding
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from qa.articles import read_article_text
 from qa.engine import Engine
 from qa.errors import UserError
 from qa.filters import Filters
+from qa.lexical.contains import ContainsIndex
 from qa.settings import Settings
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -181,11 +182,12 @@ def test_engine_ingest_ask_reingest_status(chroma_server: str, tmp_path: Path) -
     assert answer.found and "Kamran Aliyev" in answer.text
     source = answer.sources[0]
     assert read_article_text(seeds / source.file)[source.start : source.end] == source.quote
-    # Hybrid retrieval: the BM25 side was rebuilt from the server's documents.
+    # Hybrid retrieval: the lexical side is the server's own full-text index, nothing local.
     retriever = engine.retriever
-    assert len(retriever) == first.chunks_embedded
-    lexical = retriever.lexical("Bulbuloglu", 3, Filters())
-    assert lexical and "Bulbuloglu" in retriever.texts[lexical[0][0]]
+    assert isinstance(retriever.lexical_index, ContainsIndex)
+    lexical = retriever.lexical("bulbuloglu", 3, Filters())
+    found = engine.store.collection.get(ids=[lexical[0][0]], include=["documents"])
+    assert "Bulbuloglu" in found["documents"][0]
 
     again = Engine(settings).ingest()  # a fresh engine: state comes from the server only
     assert (again.unchanged, again.chunks_embedded, again.chunks_deleted) == (5, 0, 0)
@@ -404,3 +406,43 @@ def test_hnsw_settings_for_recall(chroma_server: str, tmp_path: Path) -> None:
     reset_client_cache()
     store = open_store(Settings().with_overrides(store=old))
     assert store.collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+
+
+NEW_ARTICLE = """Harbour council names Quintavius Morrow as its new chairman
+
+March 3, 2022
+
+The Port Elvary harbour council on Thursday named Quintavius Morrow its new chairman. The council
+said the harbour handled 4,817 ships last year, a record.
+"""
+
+
+def test_a_client_that_never_ingested_answers_from_the_server(
+    chroma_server: str, tmp_path: Path
+) -> None:
+    """Client A ingests, then adds an article; client B, a separate process with an empty local
+    folder, answers from that article at once, through hybrid and through lexical-only search."""
+    seeds = copy_seeds(tmp_path / "seeds")
+    settings = _server_settings(seeds, chroma_server, "second-client", tmp_path / "a-store")
+    writer = Engine(settings)
+    writer.ingest()
+    (seeds / "harbour.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    assert writer.ingest().added == 1
+    empty = tmp_path / "b-store"
+    env = {"QA_COLLECTION": "second-client", "QA_STORE_DIR": str(empty)}
+    common = ["--seeds", str(tmp_path / "no-seeds-here"), "--chroma-url", chroma_server]
+    out = newsqa(
+        "ask", "--json", "Who is the new chairman of the harbour council?", *common, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["found"] and "Quintavius Morrow" in data["text"]
+    assert data["sources"][0]["file"] == "harbour.txt"
+    assert not empty.exists()  # B wrote nothing locally
+    # Lexical-only retrieval (no dense side) finds a rare name and a number on the server.
+    reader_b = Engine(replace(settings, store_dir=empty), mode="bm25")
+    for query in ("quintavius", "4,817 ships"):
+        hits = reader_b.retriever.retrieve(query, reader_b.retriever.embed_query(query), 3)
+        assert hits and hits[0].meta["file"] == "harbour.txt", query
+    answer = reader_b.ask("How many ships did the harbour handle last year?")
+    assert answer.found and "4,817" in answer.text

@@ -55,6 +55,20 @@ def chunk_ids(store: Path) -> list[str]:
         return sorted(str(r[0]) for r in db.execute("SELECT embedding_id FROM embeddings"))
 
 
+def lexical_index(store: Path) -> tuple[list[str], dict[str, int], list[tuple[str, int, str]]]:
+    """The store's lexical index: its chunk ids, term frequencies and postings (by name)."""
+    with sqlite3.connect(f"file:{store / 'newsqa-lexical.sqlite3'}?mode=ro", uri=True) as db:
+        ids = sorted(str(r[0]) for r in db.execute("SELECT chunk_id FROM chunks"))
+        df = {str(t): int(n) for t, n in db.execute("SELECT term, df FROM terms")}
+        postings = sorted(
+            db.execute(
+                "SELECT t.term, p.impact, c.chunk_id FROM postings p "
+                "JOIN terms t ON t.id = p.term JOIN chunks c ON c.id = p.chunk"
+            )
+        )
+    return ids, df, postings
+
+
 def status(seeds: Path, store: Path, **kwargs: Any) -> dict[str, Any]:
     out = run("status", "--json", "--seeds", str(seeds), "--store", str(store), **kwargs)
     assert out.returncode == 0, out.stderr
@@ -127,6 +141,8 @@ def test_sigkill_during_ingest_converges_to_a_clean_ingest(tmp_path: Path) -> No
     out = run("ingest", "--json", "--seeds", str(seeds), "--store", str(store))
     assert out.returncode == 0, out.stderr
     assert chunk_ids(store) == expected  # exactly a clean ingest's chunks: none lost, none twice
+    assert lexical_index(store) == lexical_index(clean)  # and the same lexical index
+    assert lexical_index(store)[0] == expected
     info = status(seeds, store)
     assert info["complete"] is True and info["articles"] == 205
     asked = run("ask", AZERBAIJAN, "--seeds", str(seeds), "--store", str(store))

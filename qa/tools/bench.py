@@ -213,7 +213,7 @@ def _child_naive(corpus: str, store: str) -> None:
     from llama_index.core.llms import MockLLM
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from qa.embedder import MiniLMEmbedding
+    from qa.llama_embedding import MiniLMEmbedding
     from qa.settings import Settings
     from qa.store import _chroma_settings
 
@@ -419,7 +419,7 @@ def _run(
 ) -> BenchResult:
     from qa.articles import load_articles
     from qa.chunking import chunk_article
-    from qa.embedder import MiniLMEmbedding
+    from qa.embedder import MiniLMEmbedder as MiniLMEmbedding
     from qa.settings import Settings
     from qa.tools.corpus import DEFAULT_SEED, write_corpus
 

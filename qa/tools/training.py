@@ -65,8 +65,8 @@ def is_positive(cand: Candidate, item: Item, spans: list[tuple[str, int, int]]) 
 
 
 def lexicon_of(engine: Engine) -> Lexicon:
-    bm25 = engine.retriever.bm25
-    return Lexicon(bm25.term_idf, bm25.idf.__contains__)
+    lexical = engine.store.lexical
+    return Lexicon(lexical.idf, lexical.known)
 
 
 def read_examples(engine: Engine, items: list[Item], log: Callable[[str], None]) -> list[Example]:
