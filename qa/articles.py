@@ -389,23 +389,39 @@ def _empty_reason(text: str) -> str | None:
     return None
 
 
-def _load_one(report: LoadReport, rel: str, path: Path, max_bytes: int | None) -> None:
-    """Read, check and parse one file into `report` (an article, a skip or a warning)."""
+@dataclass(frozen=True)
+class Loaded:
+    """One file read as ingest reads it: its article, or why it was skipped; any warning."""
+
+    article: Article | None
+    skipped: str | None = None
+    warning: str | None = None
+
+
+def load_file(rel: str, path: Path, max_bytes: int | None) -> Loaded:
+    """Read, check and parse one file (`rel`: its path relative to the articles folder)."""
     try:
         decoded = read_article(path, max_bytes)
     except OSError as exc:
-        report.skipped.append((rel, _os_reason(exc)))
-        return
+        return Loaded(None, _os_reason(exc))
     reason = _empty_reason(decoded.text)
     article = parse_article(rel, decoded.text) if reason is None else None
     if article is not None and not article.body.strip():
         reason = "empty article (no text after the header)"
     if article is None or reason:
-        report.skipped.append((rel, reason or "empty article"))
+        return Loaded(None, reason or "empty article")
+    return Loaded(article, warning=decoded.warning)
+
+
+def _load_one(report: LoadReport, rel: str, path: Path, max_bytes: int | None) -> None:
+    """Read, check and parse one file into `report` (an article, a skip or a warning)."""
+    loaded = load_file(rel, path, max_bytes)
+    if loaded.article is None:
+        report.skipped.append((rel, loaded.skipped or "empty article"))
         return
-    if decoded.warning:
-        report.warnings.append((rel, decoded.warning))
-    report.articles.append(article)
+    if loaded.warning:
+        report.warnings.append((rel, loaded.warning))
+    report.articles.append(loaded.article)
 
 
 def load_articles(
