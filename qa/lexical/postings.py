@@ -8,8 +8,10 @@ frequency at query time. The length normalisation uses an average chunk length f
 index is created, so stored impacts never need rewriting as articles come and go.
 
 The same file is ingest's manifest (which chunks of which file version are stored), so a no-op
-ingest reads it instead of every row of Chroma. Every write is one transaction; WAL mode lets
-query processes read while an ingest writes.
+ingest reads it instead of every row of Chroma, and holds ingest's record of each article file it
+read (`qa.file_records`), so a no-op ingest reads no article either. A record is written only once
+the file's chunks are, and goes when the chunks of its version go. Every write is one
+transaction; WAL mode lets query processes read while an ingest writes.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.file_records import FileRecord, FileStat
 from qa.filters import Filters
 from qa.text import terms
 
 INDEX_FILE = "newsqa-lexical.sqlite3"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the files table (an index of version 1 gets it when opened)
 K1, B = 1.2, 0.75
 TOP_PER_TERM = 1000  # postings read per query term, best impact first
 _SCALE = 10_000  # impacts are stored as integers (exact, compact, deterministic)
@@ -49,6 +52,26 @@ CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (file);
 CREATE TABLE IF NOT EXISTS postings (
     term INTEGER NOT NULL, impact INTEGER NOT NULL, chunk INTEGER NOT NULL,
     PRIMARY KEY (term, impact DESC, chunk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    file TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    checked_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    warning TEXT) WITHOUT ROWID;
+"""
+# Records whose version is stored in full: (record fields…, chunks of other versions).
+_COMPLETE_RECORDS = """
+SELECT f.file, f.size, f.mtime_ns, f.ctime_ns, f.inode, f.checked_ns, f.content_hash, f.warning,
+       SUM(c.content_hash = f.content_hash) AS have,
+       MIN(CASE WHEN c.content_hash = f.content_hash THEN c.n_chunks END) AS low,
+       MAX(CASE WHEN c.content_hash = f.content_hash THEN c.n_chunks END) AS high,
+       SUM(c.content_hash != f.content_hash) AS others
+FROM files f JOIN chunks c ON c.file = f.file
+GROUP BY f.file
+HAVING have > 0 AND have = low AND low = high
 """
 
 
@@ -81,8 +104,15 @@ class PostingsIndex:
         self._term_ids: dict[str, int] = {}  # ingest's cache of term ids (cleared by deletes)
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against a killed process
-            if self._version() != SCHEMA_VERSION:  # a new file (opening an old one writes nothing)
-                self._create()
+            version = self._version()
+            if version != SCHEMA_VERSION:  # a new file, or an older one to upgrade
+                try:
+                    self._create()
+                except sqlite3.OperationalError:
+                    if version is None:
+                        raise
+                    # An older index that cannot be written (a read-only store): searchable as
+                    # it is; ingest, which needs write access anyway, upgrades it.
 
     def _version(self) -> str | None:
         try:
@@ -91,15 +121,22 @@ class PostingsIndex:
             return None
 
     def _create(self) -> None:
+        """Create the tables that are missing and set the version, in one transaction."""
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("BEGIN IMMEDIATE")
-        if self._version() == SCHEMA_VERSION:  # another process made it while we waited
+        try:
+            if self._version() != SCHEMA_VERSION:  # (another process may have done it meanwhile)
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('chunks', '0')")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('version', ?)", (SCHEMA_VERSION,)
+                )
             self._db.execute("COMMIT")
-            return
-        self._db.executescript(_SCHEMA)  # (executescript commits the transaction)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('version', ?), ('chunks', '0')", (SCHEMA_VERSION,)
-        )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -228,6 +265,61 @@ class PostingsIndex:
         with self._lock:
             return {str(r[0]) for r in self._db.execute("SELECT chunk_id FROM chunks")}
 
+    def stored_files(self) -> set[str]:
+        """The files that have chunks in the index."""
+        with self._lock:
+            return {str(r[0]) for r in self._db.execute("SELECT DISTINCT file FROM chunks")}
+
+    def file_chunks(self, file: str) -> list[tuple[str, str, int]]:
+        """(chunk id, content hash, chunks of that version) of every indexed chunk of `file`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chunk_id, content_hash, n_chunks FROM chunks WHERE file = ?", (file,)
+            ).fetchall()
+            return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+    def file_records(self) -> dict[str, tuple[FileRecord, bool]]:
+        """Each file's record whose version is stored in full, and whether chunks of other
+        versions of that file are stored too (left by an ingest that did not finish)."""
+        with self._lock:
+            out: dict[str, tuple[FileRecord, bool]] = {}
+            for row in self._db.execute(_COMPLETE_RECORDS):
+                file, size, mtime, ctime, inode, checked, content_hash, warning = row[:8]
+                stat = FileStat(int(size), int(mtime), int(ctime), int(inode), int(checked))
+                record = FileRecord(str(file), stat, str(content_hash), warning)
+                out[record.file] = (record, bool(row[11]))
+            return out
+
+    def record_files(self, records: Sequence[FileRecord]) -> None:
+        """Store (or replace) the records of files whose chunks are all written."""
+        if not records:
+            return
+        rows = [(r.file, *r.stat, r.content_hash, r.warning) for r in records]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def forget_files(self, files: Sequence[str] | None = None) -> None:
+        """Drop the records of `files` (None: of every file), so those are read again."""
+        with self._lock:
+            if files is None:
+                self._db.execute("DELETE FROM files")
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM files WHERE file = ?", [(f,) for f in files])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     # ---- writing ------------------------------------------------------------------------
 
     def _average(self, chunks: Sequence[IndexedChunk]) -> float:
@@ -337,11 +429,16 @@ class PostingsIndex:
         for begin in range(0, len(chunk_ids), 500):
             part = list(chunk_ids[begin : begin + 500])
             rows = db.execute(
-                "SELECT id, length, postings FROM chunks WHERE chunk_id IN "
+                "SELECT id, length, postings, file, content_hash FROM chunks WHERE chunk_id IN "
                 f"({','.join('?' * len(part))})",
                 part,
             ).fetchall()
-            for row, length, blob in rows:
+            # A record stands for a stored version: it goes with that version's chunks.
+            db.executemany(
+                "DELETE FROM files WHERE file = ? AND content_hash = ?",
+                sorted({(str(r[3]), str(r[4])) for r in rows}),
+            )
+            for row, length, blob, _, _ in rows:
                 pairs = array("q")
                 pairs.frombytes(blob)
                 term_tfs = list(zip(pairs[0::2], pairs[1::2], strict=True))

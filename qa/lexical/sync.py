@@ -4,7 +4,9 @@ Ingest writes Chroma first and the index second, group by group, so a crash can 
 Chroma that the index lacks (or, after a crash mid-delete, index rows whose chunks Chroma no
 longer has). When the index is not known to match the store — after an unfinished ingest, or
 for a store made before the index existed — this reads Chroma's ids, indexes the missing rows
-from their stored text (nothing is re-embedded) and drops the index rows Chroma lacks.
+from their stored text (nothing is re-embedded) and drops the index rows Chroma lacks. It also
+drops every file record (`qa.file_records`): after a crash they are not known to describe what is
+stored, so the next ingest reads every article file once more.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def in_sync(index: PostingsIndex, state: StoreState | None) -> bool:
 def reconcile(
     store: Store, index: PostingsIndex, progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
-    """Make the index hold exactly Chroma's rows; (rows indexed, rows dropped)."""
+    """Make the index hold exactly Chroma's rows and no file records; (rows indexed, rows
+    dropped)."""
+    index.forget_files()
     stored = [row_id for row_id, _, _ in store.rows(include=[])]
     have = index.chunk_ids()
     missing = sorted(set(stored) - have)
