@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from qa.articles import Article, load_articles
+from qa.articles import Article, Listing, list_folder, load_file
 from qa.chunking import Chunk, chunk_article
 from qa.errors import UserError
+from qa.file_records import FileRecord, FileStat, stat_file, unchanged
 from qa.lexical.postings import IndexedChunk
 from qa.lexical.sync import in_sync, reconcile
+from qa.manifest import Manifest
 from qa.ner import Entity, tag
-from qa.settings import Settings
+from qa.settings import MB, Settings
 from qa.store import Store
 from qa.store_state import StoreState
 
-# progress(phase, done, total): phase is one of PHASES, done/total count files, articles or chunks.
+# progress(phase, done, total): phase is one of PHASES; done <= total. "reading" counts the
+# folder's files (those unchanged since they were last read count at once), "chunking" the files
+# to read, "tagging" the articles with chunks to write and "embedding"/"writing" those chunks:
+# batch by batch, so the totals of the last three grow as the batches come.
 ProgressCallback = Callable[[str, int, int], None]
 # tagger(texts) -> entity spans of each text (offsets into it): spaCy's NER unless injected.
 Tagger = Callable[[list[str]], list[list[Entity]]]
@@ -30,6 +35,10 @@ PHASES = ("indexing", "reading", "chunking", "tagging", "embedding", "writing")
 # that one Chroma write per group costs ~1% of the group's embedding time.
 _EMBED_GROUP = 256
 _TAG_GROUP = 64  # articles per NER step
+# Article files read, chunked, tagged, embedded and written per batch (fewer once their sizes
+# add up to _BATCH_BYTES): what an ingest holds at once, whatever the size of the corpus.
+_BATCH_FILES = 256
+_BATCH_BYTES = 8 * MB
 
 
 @dataclass
@@ -68,45 +77,6 @@ class IngestReport:
         if self.warnings:
             line += "; warnings: " + ", ".join(f"{f} ({w})" for f, w in self.warnings)
         return "; ".join([line, *self.notes])
-
-
-@dataclass
-class _Existing:
-    """What the store holds for one file: chunk ids per content hash, and expected counts."""
-
-    ids_by_hash: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    expected: dict[str, int] = field(default_factory=dict)
-
-    def complete(self, content_hash: str) -> bool:
-        have = self.ids_by_hash.get(content_hash, set())
-        return bool(have) and len(have) == self.expected.get(content_hash, -1)
-
-    def ids_except(self, content_hash: str) -> list[str]:
-        return sorted(i for h, ids in self.ids_by_hash.items() if h != content_hash for i in ids)
-
-
-def _existing_rows(store: Store) -> dict[str, _Existing]:
-    """What the store holds per file: from a folder store's lexical index (its manifest), or
-    from the metadata of every row of a server's collection."""
-    by_file: dict[str, _Existing] = defaultdict(_Existing)
-    index = store.postings
-    if index is not None:
-        rows = index.manifest()
-    else:
-        rows = (
-            (
-                row_id,
-                str(m.get("file", "")),
-                str(m.get("content_hash", "")),
-                int(m.get("n_chunks", -1)),
-            )
-            for row_id, m, _ in store.rows(include=["metadatas"])
-        )
-    for row_id, file, content_hash, n_chunks in rows:
-        entry = by_file[file]
-        entry.ids_by_hash[content_hash].add(row_id)
-        entry.expected[content_hash] = n_chunks
-    return by_file
 
 
 def indexed(article: Article, chunk: Chunk, n_chunks: int) -> IndexedChunk:
@@ -203,12 +173,10 @@ def _write(
 
 
 def _tag_articles(
-    pending: list[tuple[Article, Chunk, int]],
-    progress: ProgressCallback | None,
-    tagger: Tagger,
+    articles: list[Article], tagger: Tagger, tagged: Callable[[int], None]
 ) -> dict[str, list[Entity]]:
-    """Entity spans (file offsets) of every article with chunks to write, tagged body by body."""
-    articles = list({article.file: article for article, _, _ in pending}.values())
+    """Entity spans (file offsets) of each article, tagged body by body; `tagged(n)` after each
+    group of n."""
     spans: dict[str, list[Entity]] = {}
     for begin in range(0, len(articles), _TAG_GROUP):
         group = articles[begin : begin + _TAG_GROUP]
@@ -216,8 +184,7 @@ def _tag_articles(
             spans[article.file] = [
                 (article.body_start + s, article.body_start + e, label) for s, e, label in found
             ]
-        if progress:
-            progress("tagging", min(begin + _TAG_GROUP, len(articles)), len(articles))
+        tagged(len(group))
     return spans
 
 
@@ -229,103 +196,237 @@ def ingest(
     progress: ProgressCallback | None = None,
     tagger: Tagger = tag,
 ) -> IngestReport:
-    """Bring the store in line with the articles folder; unchanged articles cost no embedding."""
+    """Bring the store in line with the articles folder; unchanged articles cost no embedding,
+    and a file whose stat matches the record of its last reading is not read at all.
+
+    Files are read, chunked, tagged, embedded and written a batch at a time, so memory does not
+    grow with the corpus. The store says it is incomplete from before the first write until
+    after the last; replaced and removed chunks are deleted only after every new one is written.
+    """
     started = time.perf_counter()
-    loaded = load_articles(
-        settings.seeds_dir,
-        (lambda d, t: progress("reading", d, t)) if progress else None,
-        max_bytes=settings.max_article_bytes,
-    )
-    report = IngestReport(skipped=loaded.skipped, warnings=loaded.warnings, ignored=loaded.ignored)
-    sync_lexical(store, progress)
-    existing = _existing_rows(store)
-    pending: list[tuple[Article, Chunk, int]] = []
-    stale: list[str] = []
-    for done, article in enumerate(loaded.articles):
-        if progress and done % 100 == 0:
-            progress("chunking", done, len(loaded.articles))
-        entry = existing.get(article.file)
-        if entry is not None and entry.complete(article.content_hash):
-            report.unchanged += 1
-            stale.extend(entry.ids_except(article.content_hash))
-            continue
-        if entry is None or not any(entry.ids_except(article.content_hash)):
-            report.added += 1
-        else:
-            report.updated += 1
-        have = entry.ids_by_hash.get(article.content_hash, set()) if entry else set()
-        chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
-        pending.extend((article, c, len(chunks)) for c in chunks if c.chunk_id not in have)
-        if entry is not None:
-            stale.extend(entry.ids_except(article.content_hash))
-    if progress:
-        progress("chunking", len(loaded.articles), len(loaded.articles))
-    kept = _kept_by_skips(loaded.skipped, existing)
-    present = {a.file for a in loaded.articles} | kept
-    for file, entry in existing.items():
-        if file not in present:
-            report.removed += 1
-            stale.extend(i for ids in entry.ids_by_hash.values() for i in ids)
-
-    spans = _tag_articles(pending, progress, tagger)
-    if store.postings is not None and pending:
-        store.postings.set_average_length([indexed(*item) for item in pending[:5000]])
-    before = store.read_state()
-    if pending or stale:  # from here until the end the store says it is incomplete
-        store.write_state((before or StoreState()).started())
-    written: list[str] = []
-    try:
-        _embed_and_write(store, embedder_factory, pending, spans, progress, written)
-        # Old versions go only after their replacements are fully written: no gap on a crash.
-        store.delete(stale)
-        if store.postings is not None:
-            store.postings.delete(stale)
-    except Exception as exc:
-        raise _rolled_back(store, written, before, exc) from None
-    report.chunks_embedded = len(written)
-    report.chunks_deleted = len(stale)
-    files = {a.file for a in loaded.articles} | kept
-    state = store.read_state() or before or StoreState()
-    state = state.finished(articles=len(files), chunks=store.count())
-    store.write_state(state)
-    if store.postings is not None:
-        store.postings.mark_synced(state.generation)
-    report.seconds = time.perf_counter() - started
-    return report
+    listing = list_folder(settings.seeds_dir)
+    sync_lexical(store, progress)  # first: reconciling drops the file records
+    run = _Run(settings, store, embedder_factory, progress or _no_progress, tagger)
+    run.report.skipped.extend(listing.skipped)
+    run.report.ignored.extend(listing.ignored)
+    to_read = run.skip_unchanged(listing.files)
+    for batch in _batches(to_read):
+        run.batch(batch)
+    run.finish(listing)
+    run.report.seconds = time.perf_counter() - started
+    return run.report
 
 
-def _kept_by_skips(skipped: list[tuple[str, str]], existing: dict[str, Any]) -> set[str]:
+def _no_progress(phase: str, done: int, total: int) -> None:
+    """A progress callback that shows nothing."""
+
+
+# One file to read: its path relative to the folder, its path, and its stat before the read.
+_ToRead = tuple[str, Path, FileStat | None]
+
+
+def _batches(files: list[_ToRead]) -> Iterator[list[_ToRead]]:
+    """`files` in batches of at most _BATCH_FILES files and, past the first file, _BATCH_BYTES."""
+    batch: list[_ToRead] = []
+    size = 0
+    for item in files:
+        grows = item[2].size if item[2] is not None else 0
+        if batch and (len(batch) >= _BATCH_FILES or size + grows > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += grows
+    if batch:
+        yield batch
+
+
+class _Run:
+    """One ingest's progress through the folder: what it found, wrote and will delete."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder_factory: Callable[[], Any],
+        progress: ProgressCallback,
+        tagger: Tagger,
+    ) -> None:
+        self.settings, self.store, self.progress, self.tagger = settings, store, progress, tagger
+        self.embedder_factory = embedder_factory
+        self.embedder: Any = None
+        self.report = IngestReport()
+        self.manifest = Manifest(store)
+        self.before = store.read_state()
+        self.started = False  # the "incomplete" state is written
+        self.written: list[str] = []  # chunk ids this run wrote (what a rollback deletes)
+        self.stale: list[str] = []  # chunk ids of replaced versions, deleted at the end
+        self.present: set[str] = set()  # files whose current version the store holds
+        self.listed = self.looked_at = self.to_read = self.read = 0  # files (reading, chunking)
+        self.tag_done = self.tag_total = 0  # articles
+        self.chunks_total = self.embedded = 0  # chunks (embedding, writing)
+
+    def skip_unchanged(self, files: list[tuple[str, Path]]) -> list[_ToRead]:
+        """Count the files whose stat matches their record as unchanged; return the others."""
+        index = self.store.postings
+        records = index.file_records() if index is not None else {}
+        limit = self.settings.max_article_bytes
+        to_read: list[_ToRead] = []
+        for rel, path in files:
+            now = stat_file(path)
+            found = records.get(rel)
+            if found is None or not unchanged(found[0], now) or (now and now.size > limit):
+                to_read.append((rel, path, now))
+                continue
+            record, others = found
+            self.report.unchanged += 1
+            self.present.add(rel)
+            if record.warning:
+                self.report.warnings.append((rel, record.warning))
+            if others:  # an older version left by an ingest that did not finish
+                self.stale.extend(self.manifest.versions(rel).ids_except(record.content_hash))
+        self.listed, self.to_read = len(files), len(to_read)
+        self.looked_at = self.listed - self.to_read
+        self.progress("reading", self.looked_at, self.listed)
+        return to_read
+
+    def batch(self, files: list[_ToRead]) -> None:
+        """Read, chunk, tag, embed and write one batch of files, then record them."""
+        loaded = self._read(files)
+        pending, records = self._chunk(loaded)
+        articles = list({article.file: article for article, _, _ in pending}.values())
+        spans = self._tag(articles)
+        self._guarded(lambda: self._write(pending, spans, records))
+
+    def _read(self, files: list[_ToRead]) -> list[tuple[Article, FileRecord | None]]:
+        out: list[tuple[Article, FileRecord | None]] = []
+        for rel, path, now in files:
+            self.progress("reading", self.looked_at, self.listed)
+            self.looked_at += 1
+            loaded = load_file(rel, path, self.settings.max_article_bytes)
+            if loaded.article is None:
+                self.report.skipped.append((rel, loaded.skipped or "empty article"))
+                continue
+            if loaded.warning:
+                self.report.warnings.append((rel, loaded.warning))
+            article = loaded.article
+            record = FileRecord(rel, now, article.content_hash, loaded.warning) if now else None
+            out.append((article, record))
+        self.progress("reading", self.looked_at, self.listed)
+        return out
+
+    def _chunk(
+        self, loaded: list[tuple[Article, FileRecord | None]]
+    ) -> tuple[list[tuple[Article, Chunk, int]], list[FileRecord]]:
+        """The chunks to write of the batch's articles, and the records to write after them."""
+        self.progress("chunking", self.read, self.to_read)
+        pending: list[tuple[Article, Chunk, int]] = []
+        records = [record for _, record in loaded if record is not None]
+        for article, _ in loaded:
+            self.present.add(article.file)
+            versions = self.manifest.versions(article.file)
+            self.stale.extend(versions.ids_except(article.content_hash))
+            if versions.complete(article.content_hash):
+                self.report.unchanged += 1
+                continue
+            if versions.ids_except(article.content_hash):
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+            have = versions.ids_of(article.content_hash)
+            chunks = chunk_article(article, self.settings.chunk_tokens, self.settings.chunk_overlap)
+            pending.extend((article, c, len(chunks)) for c in chunks if c.chunk_id not in have)
+        self.read = self.looked_at - (self.listed - self.to_read)
+        self.progress("chunking", self.read, self.to_read)
+        return pending, records
+
+    def _tag(self, articles: list[Article]) -> dict[str, list[Entity]]:
+        if not articles:
+            return {}
+        self.tag_total += len(articles)
+
+        def tagged(n: int) -> None:
+            self.tag_done += n
+            self.progress("tagging", self.tag_done, self.tag_total)
+
+        return _tag_articles(articles, self.tagger, tagged)
+
+    def _start(self) -> None:
+        """Say the store is incomplete (before this run's first change to its rows)."""
+        if not self.started:
+            self.store.write_state((self.before or StoreState()).started())
+            self.started = True
+
+    def _write(
+        self,
+        pending: list[tuple[Article, Chunk, int]],
+        spans: dict[str, list[Entity]],
+        records: list[FileRecord],
+    ) -> None:
+        """Embed and write `pending` group by group, then the batch's file records."""
+        index = self.store.postings
+        if pending:
+            self._start()
+            if index is not None:
+                index.set_average_length([indexed(*item) for item in pending[:5000]])
+            # Longest first: every group the embedder sees holds chunks of nearly equal length
+            # (little padding), and a slow run shows its worst case in its first seconds.
+            pending.sort(key=lambda item: -len(item[1].text))
+            self.chunks_total += len(pending)
+            if self.embedder is None:
+                self.embedder = self.embedder_factory()
+            for begin in range(0, len(pending), _EMBED_GROUP):
+                group = pending[begin : begin + _EMBED_GROUP]
+                vectors = self.embedder.embed([chunk.text for _, chunk, _ in group])
+                self.embedded += len(group)
+                self.progress("embedding", self.embedded, self.chunks_total)
+                _write(self.store, vectors, group, spans)
+                self.written.extend(chunk.chunk_id for _, chunk, _ in group)
+                self.progress("writing", len(self.written), self.chunks_total)
+        if index is not None:  # only now are all of these files' chunks stored
+            index.record_files(records)
+
+    def finish(self, listing: Listing) -> None:
+        """Delete what was replaced or removed, and record the finished state."""
+        listed = {rel for rel, _ in listing.files}
+        kept = _kept_by_skips(self.report.skipped, self.manifest.files)
+        for file in sorted(self.manifest.files - listed - kept):
+            self.report.removed += 1
+            versions = self.manifest.versions(file)
+            self.stale.extend(i for ids in versions.ids_by_hash.values() for i in ids)
+        self._guarded(self._delete_stale)
+        self.report.skipped.sort()
+        self.report.warnings.sort()
+        self.report.chunks_embedded = len(self.written)
+        self.report.chunks_deleted = len(self.stale)
+        state = self.store.read_state() or self.before or StoreState()
+        state = state.finished(articles=len(self.present | kept), chunks=self.store.count())
+        self.store.write_state(state)
+        if self.store.postings is not None:
+            self.store.postings.mark_synced(state.generation)
+
+    def _delete_stale(self) -> None:
+        """Old versions go only after their replacements are fully written: no gap on a crash."""
+        if not self.stale:
+            return
+        self._start()
+        self.store.delete(self.stale)
+        if self.store.postings is not None:
+            self.store.postings.delete(self.stale)
+
+    def _guarded(self, write: Callable[[], None]) -> None:
+        """Run `write`; on an error, undo this run's writes and raise a UserError saying so."""
+        try:
+            write()
+        except Exception as exc:
+            raise _rolled_back(self.store, self.written, self.before, exc) from None
+
+
+def _kept_by_skips(skipped: list[tuple[str, str]], stored: set[str]) -> set[str]:
     """Stored files that a skip covers (the file itself, or a folder ending in "/" that could
     not be read): what the store holds for them stays until they can be read again."""
     names = {f for f, _ in skipped if not f.endswith("/")}
     folders = tuple(f for f, _ in skipped if f.endswith("/"))
-    return {f for f in existing if f in names or f.startswith(folders)}
-
-
-def _embed_and_write(
-    store: Store,
-    embedder_factory: Callable[[], Any],
-    pending: list[tuple[Article, Chunk, int]],
-    spans: dict[str, list[Entity]],
-    progress: ProgressCallback | None,
-    written: list[str],
-) -> None:
-    """Embed and write `pending` group by group, appending each written chunk id to `written`."""
-    if not pending:
-        return
-    # Longest first, globally: every batch the embedder sees holds chunks of nearly equal
-    # length (little padding), and a slow run shows its worst case in the first seconds.
-    pending.sort(key=lambda item: -len(item[1].text))
-    embedder = embedder_factory()
-    for begin in range(0, len(pending), _EMBED_GROUP):
-        group = pending[begin : begin + _EMBED_GROUP]
-        vectors = embedder.embed([chunk.text for _, chunk, _ in group])
-        if progress:
-            progress("embedding", begin + len(group), len(pending))
-        _write(store, vectors, group, spans)
-        written.extend(chunk.chunk_id for _, chunk, _ in group)
-        if progress:
-            progress("writing", len(written), len(pending))
+    return {f for f in stored if f in names or f.startswith(folders)}
 
 
 def _rolled_back(
