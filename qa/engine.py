@@ -259,13 +259,15 @@ class Engine:
             if state is None:  # a store from before states: count its files the slow way
                 files = {str(m.get("file")) for _, m, _ in store.rows(include=["metadatas"])}
                 state = StoreState(articles=len(files))
+            # A finished ingest's own count; while one runs (or after one died) ask Chroma.
+            chunks = state.chunks if state.complete and state.generation else store.count()
             return {
                 "store": store.location,
                 "mode": "server" if self.settings.chroma_url else "persistent",
                 "collection": self.settings.collection,
                 "seeds": str(self.settings.seeds_dir),
                 "articles": state.articles,
-                "chunks": store.count(),
+                "chunks": chunks,
                 "complete": state.complete,
                 "ingest_running": ingest_running(store.lock),
                 "generation": state.generation,

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PROJECT, copy_seeds, newsqa
@@ -150,6 +151,23 @@ def test_import_qa_does_not_import_textual() -> None:
         [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_question_imports_neither_llama_index_nor_dev_tools(seeded: Any) -> None:
+    """The query path (a cold `ask` on a built store) stays light: llama-index is for ingest's
+    chunker, `qa.tools` for the dev commands."""
+    code = (
+        "import sys; from qa.cli import main; "
+        f"main(['ask', 'Who is Bulbuloglu?', '--store', {str(seeded.settings.store_dir)!r}, "
+        f"'--seeds', {str(seeded.settings.seeds_dir)!r}]); "
+        "print(sorted({m.split('.')[0] + ('.tools' if m.startswith('qa.tools') else '') "
+        "for m in sys.modules if m.startswith(('llama_index', 'qa.tools', 'spacy'))}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert "Bulbuloglu" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_corrupt_store_is_one_clear_line(tmp_path: Path) -> None:

@@ -386,10 +386,10 @@ def test_tui_answers_through_the_server(chroma_server: str, tmp_path: Path) -> N
 @pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
 def test_hnsw_settings_for_recall(chroma_server: str, tmp_path: Path) -> None:
     """New collections (local or server) get the high-recall HNSW settings; an old local store
-    made with Chroma's defaults gets its ef_search raised when opened."""
+    made with Chroma's defaults gets its ef_search raised and sync threshold lowered when opened."""
     import chromadb
 
-    from qa.store import EF_SEARCH, _chroma_settings, open_store, reset_client_cache
+    from qa.store import EF_SEARCH, SYNC_THRESHOLD, _chroma_settings, open_store, reset_client_cache
 
     for settings in (
         Settings().with_overrides(store=tmp_path / "local"),
@@ -398,6 +398,7 @@ def test_hnsw_settings_for_recall(chroma_server: str, tmp_path: Path) -> None:
         hnsw = open_store(settings).collection.configuration["hnsw"]
         assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", EF_SEARCH)
         assert (hnsw["max_neighbors"], hnsw["ef_construction"]) == (32, 200)
+        assert hnsw["sync_threshold"] == SYNC_THRESHOLD  # a cold open replays < 100 rows
 
     old = tmp_path / "old"
     client = chromadb.PersistentClient(path=str(old), settings=_chroma_settings())
@@ -405,7 +406,8 @@ def test_hnsw_settings_for_recall(chroma_server: str, tmp_path: Path) -> None:
     del client
     reset_client_cache()
     store = open_store(Settings().with_overrides(store=old))
-    assert store.collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+    hnsw = store.collection.configuration["hnsw"]
+    assert (hnsw["ef_search"], hnsw["sync_threshold"]) == (EF_SEARCH, SYNC_THRESHOLD)
 
 
 NEW_ARTICLE = """Harbour council names Quintavius Morrow as its new chairman
