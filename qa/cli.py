@@ -153,7 +153,8 @@ def _engine(args: argparse.Namespace) -> Any:
 
 class _ProgressBar:
     """Ingest progress on stderr: a redrawn line on a terminal; elsewhere (a log, a pipe) a line
-    per phase and one every few seconds, so a long run never looks stuck."""
+    when a phase first starts and one every few seconds, so a long run never looks stuck (and a
+    streaming ingest, whose phases take turns batch by batch, does not print per batch)."""
 
     EVERY = 5.0  # seconds between lines on a non-terminal
 
@@ -163,6 +164,7 @@ class _ProgressBar:
         self.drawn = False
         self.phase = ""
         self.last = 0.0
+        self.seen: set[str] = set()
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         import time
@@ -174,9 +176,10 @@ class _ProgressBar:
             sys.stderr.flush()
             self.phase = phase
             return
-        changed = phase != self.phase
-        if not self.tty and not changed and now - self.last < self.EVERY and done != total:
+        first = phase not in self.seen
+        if not self.tty and not first and now - self.last < self.EVERY:
             return
+        self.seen.add(phase)
         self.phase, self.last = phase, now
         width = 30
         filled = width * done // total if total else 0
