@@ -22,6 +22,7 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,11 +121,21 @@ class PostingsIndex:
         except sqlite3.OperationalError:  # no such table: a new, empty file
             return None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed if the block ends, rolled back if it raises."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def _create(self) -> None:
         """Create the tables that are missing and set the version, in one transaction."""
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             if self._version() != SCHEMA_VERSION:  # (another process may have done it meanwhile)
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -133,10 +144,6 @@ class PostingsIndex:
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('version', ?)", (SCHEMA_VERSION,)
                 )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -296,15 +303,10 @@ class PostingsIndex:
             return
         rows = [(r.file, *r.stat, r.content_hash, r.warning) for r in records]
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 self._db.executemany(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def forget_files(self, files: Sequence[str] | None = None) -> None:
         """Drop the records of `files` (None: of every file), so those are read again."""
@@ -312,13 +314,8 @@ class PostingsIndex:
             if files is None:
                 self._db.execute("DELETE FROM files")
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 self._db.executemany("DELETE FROM files WHERE file = ?", [(f,) for f in files])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     # ---- writing ------------------------------------------------------------------------
 
@@ -342,13 +339,8 @@ class PostingsIndex:
         if not chunks:
             return
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 self._add(chunks)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def _add(self, chunks: Sequence[IndexedChunk]) -> None:
         db = self._db
@@ -413,13 +405,8 @@ class PostingsIndex:
         if not chunk_ids:
             return
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 self._delete(chunk_ids)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def _delete(self, chunk_ids: Sequence[str]) -> None:
         db = self._db
