@@ -10,12 +10,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,23 +29,10 @@ from qa.errors import UserError
 from qa.filters import Filters
 from qa.lexical.contains import ContainsIndex
 from qa.settings import Settings
+from qa.tools.scale import free_port, heartbeat
 
 CHROMA = Path(sys.executable).parent / "chroma"
 TOKEN = "s3cret-token_42"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _heartbeat(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
-            return reply.status == 200 and "heartbeat" in reply.read().decode()
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +41,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMA.exists():
         pytest.fail(f"chroma executable not found at {CHROMA}")
     path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     log = (path / "server.log").open("wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     server = subprocess.Popen(
@@ -69,7 +54,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while not _heartbeat(url):
+        while not heartbeat(url):
             if server.poll() is not None:
                 pytest.fail(f"chroma server exited with {server.returncode}")
             if time.monotonic() > deadline:
@@ -270,7 +255,7 @@ def test_token_as_x_chroma_token(chroma_server: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["status", "ingest", "ask"])
 def test_server_down_is_one_clear_line(command: str, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     args = [command] + (["Who is Krasnov?"] if command == "ask" else [])
     out = newsqa(*args, "--seeds", str(copy_seeds(tmp_path / "seeds")), "--chroma-url", url)
     assert out.returncode != 0
@@ -290,7 +275,7 @@ def test_malformed_url_is_a_user_error(url: str, tmp_path: Path) -> None:
 def test_server_lost_mid_session_is_a_user_error(tmp_path: Path) -> None:
     """A server that goes away after the store was opened gives an error naming the URL."""
     path = tmp_path / "short-lived"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -300,7 +285,7 @@ def test_server_lost_mid_session_is_a_user_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while not _heartbeat(url):
+        while not heartbeat(url):
             assert server.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         engine = Engine(Settings().with_overrides(seeds=copy_seeds(tmp_path / "s"), chroma_url=url))
@@ -320,7 +305,7 @@ def _start_server(path: Path, port: int) -> subprocess.Popen[bytes]:
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     deadline = time.monotonic() + 60
-    while not _heartbeat(f"http://127.0.0.1:{port}"):
+    while not heartbeat(f"http://127.0.0.1:{port}"):
         assert server.poll() is None and time.monotonic() < deadline
         time.sleep(0.2)
     return server
@@ -328,7 +313,7 @@ def _start_server(path: Path, port: int) -> subprocess.Popen[bytes]:
 
 def test_session_recovers_when_the_server_returns(tmp_path: Path) -> None:
     """Server gone mid-session: one clear error per question; back: the same engine answers."""
-    path, port = tmp_path / "data", _free_port()
+    path, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}"
     server = _start_server(path, port)
     try:

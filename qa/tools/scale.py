@@ -166,7 +166,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _heartbeat(url: str) -> bool:
+def heartbeat(url: str) -> bool:
+    """True if a Chroma server answers its heartbeat at `url`."""
     try:
         with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as reply:
             return reply.status == 200 and "heartbeat" in reply.read().decode()
@@ -194,7 +195,7 @@ def chroma_server(path: Path, timeout: float = 90) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
-            while not _heartbeat(url):
+            while not heartbeat(url):
                 if server.poll() is not None:
                     raise RuntimeError(f"chroma server exited with {server.returncode}")
                 if time.monotonic() > deadline:
