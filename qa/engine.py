@@ -141,7 +141,7 @@ class Engine:
             if self._has_rows:
                 return None
             store = self.store
-            if store.count() == 0:
+            if not self._finished_with_rows() and store.count() == 0:
                 return self.ingest(progress=progress)
             index = store.postings
             if index is not None and index.synced is None and not store.read_only:
@@ -154,6 +154,12 @@ class Engine:
                     self._open(self._store)
             self._has_rows = True  # count once, not per question (a reopen recounts)
             return None
+
+    def _finished_with_rows(self) -> bool:
+        """The stored state says a finished ingest left chunks: no need to count them, which
+        makes a local Chroma load the whole vector index (~280 MB at 130k chunks) right away."""
+        state = self._seen
+        return bool(state and state.complete and state.generation and state.chunks)
 
     @property
     def retriever(self) -> HybridRetriever:
