@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.engine import Engine
 from qa.filters import Filters
 from qa.followup import rewrite
-from qa.ingestion import IngestReport, ProgressCallback
 from qa.question_input import clean_question
 from qa.settings import Settings
 from qa.types import Answer
+
+if TYPE_CHECKING:  # ingest's modules load only for an ingest
+    from qa.ingestion import IngestReport, ProgressCallback
 
 _engines: dict[Settings, Engine] = {}
 _engines_lock = threading.Lock()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import UserError
 from qa.filters import Filters
-from qa.ingestion import IngestReport, ProgressCallback, Tagger, index_store, ingest
 from qa.question_input import clean_question
 from qa.reader import Reader
 from qa.reader.features import Lexicon
@@ -19,6 +18,9 @@ from qa.store import Store, is_store_gone, open_store, reset_client_cache, store
 from qa.store_lock import ingest_lock, ingest_running, lock_path
 from qa.store_state import StoreState
 from qa.types import Answer
+
+if TYPE_CHECKING:  # ingest's modules (loader, chunker, manifest) load only for an ingest
+    from qa.ingestion import IngestReport, ProgressCallback, Tagger
 
 # A batch shaped like a question's candidate sentences (14 of ~40 words): warming up on it sizes
 # onnxruntime's buffers for queries without growing them to chunk size (~150 MB of RSS).
@@ -120,6 +122,8 @@ class Engine:
                 reset_client_cache()  # see what an ingest we waited for wrote
                 self._open(open_store(self.settings, rebuild=rebuild))
                 assert self._store is not None
+                from qa.ingestion import ingest
+
                 report = ingest(
                     self.settings,
                     self._store,
@@ -150,6 +154,8 @@ class Engine:
                     reset_client_cache()
                     self._open(open_store(self.settings))
                     assert self._store is not None
+                    from qa.ingestion import index_store
+
                     index_store(self._store, progress)
                     self._open(self._store)
             self._has_rows = True  # count once, not per question (a reopen recounts)
