@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ class Engine:
         self.model = model
         self._store: Store | None = None
         self._embedder: Any = embedder
+        self._embedder_loading: Future[Any] | None = None
         self._tagger = tagger
         self._retriever: HybridRetriever | None = None
         self._reader: Reader | None = None
@@ -91,12 +93,32 @@ class Engine:
     def embedder(self) -> Any:
         with self._lock:
             if self._embedder is None:
-                from qa.embedder import MiniLMEmbedder
-
-                self._embedder = MiniLMEmbedder(
-                    threads=self.settings.threads, batch_size=self.settings.batch_size
-                )
+                loading, self._embedder_loading = self._embedder_loading, None
+                # a load that failed in the background raises here; the next call retries
+                self._embedder = loading.result() if loading else self._new_embedder()
             return self._embedder
+
+    def _new_embedder(self) -> Any:
+        from qa.embedder import MiniLMEmbedder
+
+        return MiniLMEmbedder(threads=self.settings.threads, batch_size=self.settings.batch_size)
+
+    def _load_embedder_soon(self) -> None:
+        """Start loading the model in a thread, to overlap opening the store: onnxruntime
+        releases the GIL while it builds its session (~0.2 s), Chroma's import mostly holds it."""
+        with self._lock:
+            if self._embedder is not None or self._embedder_loading is not None:
+                return
+            loading: Future[Any] = Future()
+
+            def load() -> None:
+                try:
+                    loading.set_result(self._new_embedder())
+                except BaseException as exc:  # handed to whoever asks for the embedder
+                    loading.set_exception(exc)
+
+            self._embedder_loading = loading
+            threading.Thread(target=load, name="newsqa-load-model", daemon=True).start()
 
     def ingest(
         self, *, rebuild: bool = False, progress: ProgressCallback | None = None
@@ -200,6 +222,7 @@ class Engine:
         `focus` is the part of the query the answer must match (the rest is carried context).
         """
         question = clean_question(question)
+        self._load_embedder_soon()
         with self._lock:
             state = self._freshen()
             self.ensure_ingested()
@@ -257,6 +280,7 @@ class Engine:
 
     def warm_up(self) -> None:
         """Open the store, load the model and build the retriever now, not on the first question."""
+        self._load_embedder_soon()
         with self._lock:
             self.retriever.embed_query("warm up")
             self.embedder.embed(_WARM_UP)

