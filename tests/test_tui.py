@@ -415,6 +415,7 @@ async def test_prepare_bar_shows_each_phase(app: NewsQAApp) -> None:
         bar = app.query_one(PrepareBar)
         progress = bar.query_one(ProgressBar)
         steps = [
+            ("indexing", 300, 6568, "Indexing the stored passages for word search 300/6568"),
             ("reading", 120, 2074, "Reading the articles 120/2074"),
             ("chunking", 2074, 2074, "Splitting the articles into passages 2074/2074"),
             ("tagging", 64, 2074, "Finding names in the articles 64/2074"),
@@ -428,8 +429,9 @@ async def test_prepare_bar_shows_each_phase(app: NewsQAApp) -> None:
             assert bar.display and bar.label == label and bar.phase == phase
             assert (progress.total, progress.progress) == (total, done)
             chunks.append(bar.chunks)
-        # only embedding and writing count chunks; reading, chunking and tagging count files
-        assert chunks == [(0, 0)] * 3 + [(512, 6568)] * 2
+        # only this ingest's embedding and writing set the chunk count; reading, chunking and
+        # tagging count files, indexing the rows already stored
+        assert chunks == [(0, 0)] * 4 + [(512, 6568)] * 2
         app.post_message(IngestProgress("waiting", 0, 0))
         await pilot.pause()
         assert bar.label == WAITING_LABEL == "Waiting for another ingest to finish…"

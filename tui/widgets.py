@@ -225,6 +225,7 @@ class SourcesPane(Vertical):
 
 # How each ingest phase reads in the bar; the counts are files, articles or chunks.
 PHASE_LABELS = {
+    "indexing": "Indexing the stored passages for word search",
     "reading": "Reading the articles",
     "chunking": "Splitting the articles into passages",
     "tagging": "Finding names in the articles",
