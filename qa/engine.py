@@ -18,7 +18,7 @@ from qa.settings import Settings
 from qa.store import Store, is_store_gone, open_store, reset_client_cache, store_writable
 from qa.store_lock import ingest_lock, ingest_running, lock_path
 from qa.store_state import StoreState
-from qa.types import Answer
+from qa.types import Answer, Answerer
 
 if TYPE_CHECKING:  # ingest's modules (loader, chunker, manifest) load only for an ingest
     from qa.ingestion import IngestReport, ProgressCallback, Tagger
@@ -216,10 +216,12 @@ class Engine:
         top_k: int | None = None,
         filters: Filters | None = None,
         prefer_files: frozenset[str] = frozenset(),
+        answerer: Answerer | None = None,
     ) -> Answer:
         """Answer `question`, searching for `query` (a follow-up's rewrite) if given.
 
-        `focus` is the part of the query the answer must match (the rest is carried context).
+        `focus` is the part of the query the answer must match (the rest is carried context);
+        `answerer` reads the retrieved chunks instead of the extractive reader (same interface).
         """
         question = clean_question(question)
         self._load_embedder_soon()
@@ -228,13 +230,17 @@ class Engine:
             self.ensure_ingested()
             self._check_filters(filters)
             try:
-                answer = self._answer(question, query, focus, top_k, filters, prefer_files)
+                answer = self._answer(
+                    question, query, focus, top_k, filters, prefer_files, answerer
+                )
             except Exception as exc:
                 if not is_store_gone(exc):
                     raise
                 self._reopen()  # the collection went away under us (a rebuild): retry once
                 state = self._seen
-                answer = self._answer(question, query, focus, top_k, filters, prefer_files)
+                answer = self._answer(
+                    question, query, focus, top_k, filters, prefer_files, answerer
+                )
             warnings = self._warnings(state)
             return replace(answer, warnings=warnings) if warnings else answer
 
@@ -246,6 +252,7 @@ class Engine:
         top_k: int | None,
         filters: Filters | None,
         prefer_files: frozenset[str],
+        answerer: Answerer | None = None,
     ) -> Answer:
         query = clean_question(query) if query else question
         retriever = self.retriever
@@ -258,7 +265,7 @@ class Engine:
             seen = {h.chunk_id for h in own}
             hits = own[: k // 2] + [h for h in hits if h.chunk_id not in seen] + own[k // 2 :]
             hits = list({h.chunk_id: h for h in hits}.values())[:k]
-        return self.reader.answer(question, query, hits, prefer_files, focus)
+        return (answerer or self.reader).answer(question, query, hits, prefer_files, focus)
 
     def _check_filters(self, filters: Filters | None) -> None:
         """A filter that no stored article passes is the user's mistake, said as such."""

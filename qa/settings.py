@@ -18,6 +18,8 @@ MB = 1024 * 1024
 # 5 MB takes a few minutes here, so anything bigger is a log, a dump or an e-book: skipped.
 DEFAULT_MAX_ARTICLE_MB = 5
 DEFAULT_MAX_ARTICLE_BYTES = DEFAULT_MAX_ARTICLE_MB * MB
+# A local model on two cores writes ~10-30 tokens/s; a 3-sentence answer fits well inside this.
+DEFAULT_LLM_TIMEOUT = 120.0
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -33,6 +35,19 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise UserError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise UserError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def _env_megabytes(name: str, default: int) -> int:
@@ -56,7 +71,7 @@ class Settings:
     seeds_dir: Path = field(default_factory=lambda: PROJECT_DIR / "seeds")
     store_dir: Path = field(default_factory=lambda: PROJECT_DIR / "store")
     chroma_url: str | None = None
-    chroma_token: str | None = None
+    chroma_token: str | None = field(default=None, repr=False)
     collection: str = "newsqa"
     top_k: int = 12
     threads: int = 2
@@ -64,6 +79,9 @@ class Settings:
     chunk_tokens: int = 192
     chunk_overlap: int = 24
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES  # bigger article files are skipped
+    llm: str | None = None  # a generative answerer's spec (qa.generative.spec), None: extractive
+    llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or shown
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT  # seconds for one generative answer
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +100,9 @@ class Settings:
             chunk_tokens=_env_int("QA_CHUNK_TOKENS", base.chunk_tokens),
             chunk_overlap=_env_int("QA_CHUNK_OVERLAP", base.chunk_overlap),
             max_article_bytes=_env_megabytes("QA_MAX_ARTICLE_MB", base.max_article_bytes),
+            llm=os.environ.get("QA_LLM") or None,
+            llm_api_key=os.environ.get("QA_LLM_API_KEY") or None,
+            llm_timeout=_env_seconds("QA_LLM_TIMEOUT", base.llm_timeout),
         )
 
     @classmethod
@@ -99,10 +120,12 @@ class Settings:
         store: str | Path | None = None,
         chroma_url: str | None = None,
         top_k: int | None = None,
+        llm: str | None = None,
     ) -> Settings:
         """A copy with the given non-None values replaced (CLI flags and `ask()` keywords)."""
         return replace(
             self,
+            llm=llm if llm is not None else self.llm,
             seeds_dir=Path(seeds).expanduser() if seeds is not None else self.seeds_dir,
             store_dir=Path(store).expanduser() if store is not None else self.store_dir,
             chroma_url=chroma_url if chroma_url is not None else self.chroma_url,

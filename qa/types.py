@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from qa.retrieval import Hit
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,10 @@ class Answer:
     spans: list[Span] = field(default_factory=list)
     confidence: float = 0.0
     warnings: tuple[str, ...] = ()  # notes the user must see with the answer (incomplete store…)
+    answered_by: str = ""  # "" for the extractive reader, else the LLM's label ("ollama:MODEL")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "question": self.question,
             "text": self.text,
             "found": self.found,
@@ -77,6 +81,9 @@ class Answer:
             "spans": [s.to_dict() for s in self.spans],
             "sources": [s.to_dict() for s in self.sources],
         }
+        if self.answered_by:
+            data["answered_by"] = self.answered_by
+        return data
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """`text` with every answer span wrapped in `before`…`after` (e.g. Markdown bold)."""
@@ -88,3 +95,45 @@ class Answer:
             cursor = span.to
         out.append(self.text[cursor:])
         return "".join(out)
+
+
+class Answerer(Protocol):
+    """Reads an answer out of retrieved chunks: the extractive `qa.reader.Reader`, or a
+    generative answerer (`qa.generative`) that returns the same types."""
+
+    def answer(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        prefer: frozenset[str] = ...,
+        focus: str | None = ...,
+    ) -> Answer: ...
+
+
+# What `Chat.ask_stream()` yields, in this order: one Passages, any number of Deltas, one Done.
+
+
+@dataclass(frozen=True)
+class Passages:
+    """The numbered passages the answer is written from, before the first token: `sources[n-1]`
+    is passage [n] as the streamed text cites it (the final Answer renumbers what it keeps)."""
+
+    sources: list[Source]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Text the model just wrote (unchecked: its [n] refer to `Passages.sources`)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The checked answer: every sentence supported by its cited sources, which it renumbers."""
+
+    answer: Answer
+
+
+StreamEvent = Passages | Delta | Done
