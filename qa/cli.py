@@ -25,6 +25,15 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _llm_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm",
+        metavar="SPEC",
+        help="answer with an LLM, every citation checked: llamacpp:PATH.gguf, "
+        "ollama:MODEL[@URL] or openai:MODEL@BASE_URL (default: QA_LLM; off: extractive)",
+    )
+
+
 def _filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", metavar="DATE", help="only articles dated on/after (2021, 2021-07, 2021-07-08)"
@@ -54,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(p)
     _filter_options(p)
     p.add_argument("--top-k", type=int, metavar="N", help="chunks to retrieve (default 8)")
+    _llm_option(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     p = sub.add_parser("status", help="what the store holds")
@@ -75,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL question set, repeatable (default: the seed sets, or bbc_dev with --bbc)",
     )
     p.add_argument("--no-ablations", action="store_true", help="only the shipped reader")
+    _llm_option(p)
     p.add_argument(
         "--failures", action="store_true", help="also list the questions answered or cited wrongly"
     )
@@ -91,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="open the terminal chat (ingests the seeds on first run)")
     _store_options(p)
+    _llm_option(p)
 
     p = sub.add_parser(
         "bench", help="measure speed, memory and accuracy on a generated corpus with the seeds"
@@ -148,7 +160,13 @@ def _engine(args: argparse.Namespace) -> Any:
     top_k = getattr(args, "top_k", None)
     if top_k is not None and top_k < 1:
         raise UserError("--top-k must be at least 1")
-    return get_engine(store=args.store, seeds=args.seeds, chroma_url=args.chroma_url, top_k=top_k)
+    return get_engine(
+        store=args.store,
+        seeds=args.seeds,
+        chroma_url=args.chroma_url,
+        top_k=top_k,
+        llm=getattr(args, "llm", None),
+    )
 
 
 class _ProgressBar:
@@ -220,6 +238,8 @@ def format_answer(answer: Any) -> str:
     if sys.stdout.isatty() and answer.spans and text.replace("\n", " ") == answer.text:
         text = textwrap.fill(visible_marked(answer), 100)
     lines = [text]
+    if answer.answered_by:
+        lines.append(f"(answered by {answer.answered_by}, citations checked)")
     if answer.query and answer.query != answer.question:
         lines.append(f"(searched for: {answer.query})")
     if answer.sources:
@@ -239,19 +259,40 @@ def format_answer(answer: Any) -> str:
     return "\n".join(lines)
 
 
+def _streamed(stream: Any, live: bool) -> Any:
+    """Run `stream` to its answer; on a terminal, show the model's draft as it is written."""
+    from qa.types import Delta
+
+    drafted = False
+    for event in stream:
+        if live and stream.label and isinstance(event, Delta):
+            if not drafted:
+                sys.stdout.write(f"\x1b[2m{stream.label} is writing (unchecked):\n")
+                drafted = True
+            sys.stdout.write(visible(event.text))
+            sys.stdout.flush()
+    if drafted:
+        sys.stdout.write("\x1b[0m\n\n")
+        sys.stdout.flush()
+    return stream.result()
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.api import Chat
     from qa.filters import Filters
 
     if not args.question.strip():
         raise UserError("the question is empty")
+    Filters.build(args.since, args.until, args.source)  # a bad date fails before any work
     engine = _engine(args)
-    filters = Filters.build(args.since, args.until, args.source)
+    chat = Chat(engine=engine, llm=args.llm)  # a malformed --llm fails before any work
     bar = _ProgressBar("first run: embedding the articles")
     try:
         engine.ensure_ingested(progress=bar)
     finally:
         bar.close()
-    answer = engine.ask(args.question, filters=filters)
+    stream = chat.ask_stream(args.question, since=args.since, until=args.until, sources=args.source)
+    answer = _streamed(stream, live=sys.stdout.isatty() and not args.json)
     for warning in answer.warnings:
         print(f"newsqa: warning: {warning}", file=sys.stderr)
     print(
@@ -292,7 +333,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _eval_settings(args)
     payload: dict[str, Any] = {}
     for path in paths:
-        reports = evaluate(settings, load_set(path), ablations=not args.no_ablations)
+        reports = evaluate(settings, load_set(path), ablations=not args.no_ablations, llm=args.llm)
         if args.json:
             payload[path.name] = {
                 "metrics": reports[0].metrics(),

@@ -65,7 +65,7 @@ class GenerativeAnswerer:
                 yield Passages([])
                 yield Done(extractive)
                 return
-            found = passages(hits, extractive)
+            found = passages(hits, extractive, self.backend.passages)
             yield Passages([p.whole() for p in found])
             pieces: list[str] = []
             try:

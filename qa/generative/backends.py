@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import UserError
+from qa.generative.passages import MAX_PASSAGES
 from qa.generative.spec import OLLAMA_URL, LLMSpec
 from qa.settings import Settings
 
+LOCAL_PASSAGES = 3  # a local model on two cores reads ~600 prompt tokens in a few seconds
 MAX_NEW_TOKENS = 256  # a few cited sentences; a longer answer is cut here
 CONTEXT_TOKENS = 8192  # said explicitly: Ollama would otherwise ask the server (/api/show)
 INSTALL = "install the LLM extra: pip install -e '.[llm]'"
@@ -33,6 +35,13 @@ class Backend:
         self.spec = spec
         self._llm = llm
         self._secret = secret
+        # One local model is not thread-safe: its requests take turns (a server's need not).
+        self._turns = threading.Lock() if spec.kind == "llamacpp" else None
+
+    @property
+    def passages(self) -> int:
+        """How many passages to show it: a CPU-bound local model reads ~50-150 tokens/s."""
+        return LOCAL_PASSAGES if self.spec.kind == "llamacpp" else MAX_PASSAGES
 
     def __repr__(self) -> str:
         return f"Backend({self.spec.where!r})"
@@ -44,6 +53,8 @@ class Backend:
     def stream(self, messages: Messages) -> Generator[str, None, None]:
         """The reply's text, piece by piece as it is written; closing the iterator stops it."""
         chunks = None
+        if self._turns is not None:
+            self._turns.acquire()
         try:
             chunks = self._llm.stream_chat(_chat_messages(messages))
             for chunk in chunks:
@@ -58,11 +69,17 @@ class Backend:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+            if self._turns is not None:
+                self._turns.release()
 
     def complete(self, messages: Messages) -> str:
         """The whole reply at once (the non-streaming request)."""
         try:
-            reply = self._llm.chat(_chat_messages(messages))
+            if self._turns is not None:
+                with self._turns:
+                    reply = self._llm.chat(_chat_messages(messages))
+            else:
+                reply = self._llm.chat(_chat_messages(messages))
             return str(reply.message.content or "")
         except Exception as exc:
             raise BackendError(self.describe(exc)) from None
@@ -146,7 +163,10 @@ def _llamacpp(spec: LLMSpec, settings: Settings) -> Any:
             max_new_tokens=MAX_NEW_TOKENS,
             context_window=CONTEXT_TOKENS,
             generate_kwargs={},
-            model_kwargs={"n_threads": max(1, settings.threads)},
+            model_kwargs={
+                "n_threads": max(1, settings.threads),
+                "n_threads_batch": max(1, settings.threads),
+            },
             messages_to_prompt=template.messages_to_prompt,
             completion_to_prompt=template.completion_to_prompt,
             verbose=False,

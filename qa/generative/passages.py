@@ -77,9 +77,11 @@ def _holds(hit: Hit, answer: Answer | None) -> bool:
     )
 
 
-def passages(hits: list[Hit], extractive: Answer | None = None) -> list[Passage]:
+def passages(
+    hits: list[Hit], extractive: Answer | None = None, limit: int = MAX_PASSAGES
+) -> list[Passage]:
     """The best chunks as passages [1]…[k]; the chunk the extractive reader quoted comes first."""
-    ordered = sorted(hits, key=lambda h: not _holds(h, extractive))[:MAX_PASSAGES]
+    ordered = sorted(hits, key=lambda h: not _holds(h, extractive))[:limit]
     out = []
     for n, hit in enumerate(ordered, start=1):
         meta, base = hit.meta, int(hit.meta.get("start", 0))

@@ -154,6 +154,9 @@ class Report:
             "median_words": statistics.median(lengths),
             "max_words": max(lengths),
             "p50_ms": round(1000 * times[len(times) // 2], 1) if times else 0.0,
+            "answered_by_llm": share(
+                sum(bool(r.answer.answered_by) for r in self.results), len(self.results)
+            ),
         }
 
     def failures(self) -> list[dict[str, Any]]:
@@ -193,10 +196,11 @@ def precise_citations(item: Item, answer: Answer, seeds: Path) -> int:
     return good
 
 
-def run_config(engine: Engine, items: list[Item], name: str) -> Report:
+def run_config(engine: Engine, items: list[Item], name: str, llm: str | None = None) -> Report:
+    """Every item through a fresh `Chat` (its earlier turns first); `llm`: a generative one."""
     report = Report(name)
     for item in items:
-        chat = Chat(engine=engine)
+        chat = Chat(engine=engine, llm=llm or "off")
         for earlier in item.context:
             chat.ask(earlier)
         started = time.perf_counter()
@@ -217,18 +221,35 @@ def run_config(engine: Engine, items: list[Item], name: str) -> Report:
 
 
 def evaluate(
-    settings: Settings, items: list[Item], *, ablations: bool = True, model: Any = None
+    settings: Settings,
+    items: list[Item],
+    *,
+    ablations: bool = True,
+    model: Any = None,
+    llm: str | None = None,
 ) -> list[Report]:
-    """The shipped reader first, then (optionally) the ablations; all share one open store."""
+    """The shipped reader first, then (optionally) the ablations; all share one open store.
+
+    With `llm`, the generative answerer (citations checked) comes first, the reader after it.
+    """
     base = Engine(settings, model=model)
     base.ensure_ingested()
+    configs: list[tuple[str, str, str, str | None]] = [(*c, None) for c in CONFIGS]
+    if not ablations:
+        configs = configs[:1]
+    if llm:
+        from qa.generative.spec import parse_spec
+
+        spec = parse_spec(llm)
+        if spec is not None:
+            configs.insert(0, (f"{spec.label}, citations checked", "hybrid", "reader", llm))
     reports = []
-    for name, mode, reader_mode in CONFIGS if ablations else CONFIGS[:1]:
+    for name, mode, reader_mode, answerer in configs:
         engine = Engine(settings, mode=mode, reader_mode=reader_mode, model=model)
         engine._open(base.store)
         engine._embedder = base.embedder
-        engine.ask(items[0].question)  # warm-up, not timed
-        reports.append(run_config(engine, items, name))
+        Chat(engine=engine, llm=answerer or "off").ask(items[0].question)  # warm-up, not timed
+        reports.append(run_config(engine, items, name, answerer))
     return reports
 
 
