@@ -387,6 +387,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Open the chat UI, found through the `newsqa.ui` entry point (the library never names it)."""
     from importlib.metadata import entry_points
 
+    if args.llm:
+        from qa.generative.spec import parse_spec
+
+        parse_spec(args.llm)  # a malformed --llm is one line here, not an error in the chat
     found = [ep for ep in entry_points(group="newsqa.ui") if ep.name == "chat"]
     if not found:
         raise UserError("the chat UI is not installed; run: pip install -e .")
