@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import qa.model_files as model_files
+from qa.embedder import TOKENS_PER_CALL, _batches
 from qa.errors import UserError
 from qa.llama_embedding import MiniLMEmbedding
+from qa.model_files import MAX_TOKENS
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,20 @@ def test_batches_sorted_by_length_keep_input_order(embedder: MiniLMEmbedding) ->
     together = embedder.embed(texts)
     alone = np.stack([embedder.embed([t])[0] for t in texts])
     assert np.allclose(together, alone, atol=2e-3)
+
+
+def test_calls_are_bounded_in_rows_and_tokens() -> None:
+    """Long texts go fewer at a time (onnxruntime keeps the largest call's buffers), short ones
+    `batch_size` at a time; every text is embedded once, in ascending length."""
+    lengths = [3] * 40 + [100] * 30 + [MAX_TOKENS] * 21
+    order = list(range(len(lengths)))
+    batches = _batches(order, lengths, 32)
+    assert [i for b in batches for i in b] == order
+    # 32 short; 8 short + 12 mid (21 x 100 > 2048); 18 mid; 21 long, 8 at a time
+    assert [len(b) for b in batches] == [32, 20, 18, 8, 8, 5]
+    for batch in batches:
+        assert len(batch) <= 32
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= TOKENS_PER_CALL
 
 
 def test_llama_index_interface(embedder: MiniLMEmbedding) -> None:
