@@ -6,13 +6,16 @@ import re
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import llm_fakes
 import pytest
+from llm_fakes import FakeLLM, fake_llm, free_port
 from textual.color import Color
 from textual.command import CommandList
 from textual.content import Content
@@ -21,9 +24,11 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import ListView, Markdown, ProgressBar
 
+import tui.app
 from qa import Answer, Chat, Source, UserError, get_engine
 from qa.articles import read_article_text
 from qa.engine import Engine
+from qa.generative.stream import AnswerStream
 from qa.question_input import clean_question
 from qa.types import Span
 from tui.app import NewsQAApp, create_app
@@ -36,8 +41,10 @@ from tui.formatting import (
     visible,
     write_export,
 )
-from tui.messages import IngestProgress
+from tui.llm import LLMScreen
+from tui.messages import AnswerDelta, AnswerPassages, AnswerReady, IngestProgress
 from tui.reader import HIGHLIGHT, ReaderScreen
+from tui.streaming import DeltaBatcher
 from tui.widgets import (
     WAITING_LABEL,
     AnswerMessage,
@@ -327,6 +334,9 @@ class FilteredChat(Chat):
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         return super().ask(question, **{**kwargs, **self.filters})
+
+    def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream:
+        return super().ask_stream(question, **{**kwargs, **self.filters})
 
 
 async def test_user_error_while_answering_is_one_message_and_keeps_the_question(
@@ -854,3 +864,307 @@ def _no_stray_exports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     """Tests never write into the working directory, even on a default export folder."""
     monkeypatch.chdir(tmp_path)
     yield
+
+
+# ---- generative answers: the header, the palette, streaming, cancel, failures ------------------
+
+CLAIM = "Kamran Aliyev is the Prosecutor General of Azerbaijan"
+_PASSAGE = re.compile(r"<<<PASSAGE \[(\d+)\][^\n]*\n(.*?)\nPASSAGE>>>", re.S)
+PACE = 0.08  # seconds between the paced fake server's tokens
+
+
+def _citing(words: str, extra: str = "") -> Callable[[dict[str, Any]], str]:
+    """A reply (for FakeLLM) stating CLAIM and citing the passage the request shows with
+    `words` in it, then `extra`."""
+
+    def reply(body: dict[str, Any]) -> str:
+        user = body["messages"][-1]["content"]
+        n = next(n for n, text in _PASSAGE.findall(user) if words in text)
+        return f"{CLAIM} [{n}].{extra}"
+
+    return reply
+
+
+@pytest.fixture
+def paced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake LLM server writes one token every PACE seconds, as a slow model would."""
+    original = llm_fakes._handler
+
+    def handler(fake: FakeLLM) -> Any:
+        class Paced(original(fake)):  # type: ignore[misc, valid-type]
+            def _chunked(self, kind: str, pieces: Iterator[bytes]) -> None:
+                def slowly() -> Iterator[bytes]:
+                    for piece in pieces:
+                        time.sleep(PACE)
+                        yield piece
+
+                super()._chunked(kind, slowly())
+
+        return Paced
+
+    monkeypatch.setattr(llm_fakes, "_handler", handler)
+
+
+class KeepingChat(Chat):
+    """A real Chat that keeps the streams it hands out (to see that Esc cancels them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.streams: list[AnswerStream] = []
+
+    def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream:
+        stream = super().ask_stream(question, **kwargs)
+        self.streams.append(stream)
+        return stream
+
+
+class RecordingApp(NewsQAApp):
+    """The real app, noting what the pane and the placeholder show as each streamed message
+    arrives (these handlers run before the app's own)."""
+
+    CSS_PATH = Path(tui.app.__file__).with_name("newsqa.tcss")
+
+    def __init__(self, engine: Engine, chat: Chat, export_dir: Path) -> None:
+        super().__init__(engine, chat, export_dir)
+        self.seen: list[tuple[str, Any, Any]] = []
+
+    def on_answer_passages(self, message: AnswerPassages) -> None:
+        self.seen.append(("passages", list(message.sources), message.label))
+
+    def on_answer_delta(self, message: AnswerDelta) -> None:
+        pane = [item.source for item in self.sources.items]
+        self.seen.append(("delta", message.text, pane))
+
+    def on_answer_ready(self, message: AnswerReady) -> None:
+        pending = self.query_one(PendingMessage)
+        self.seen.append(("ready", pending.draft, str(pending.render())))
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 20) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("timed out waiting for the app")
+
+
+async def test_llm_answer_streams_passages_then_draft_then_the_checked_answer(
+    engine: Engine, tmp_path: Path, paced: None
+) -> None:
+    with fake_llm(reply=_citing("Kamran Aliyev", " Fine [9].")) as fake:
+        chat = Chat(engine=engine, llm=f"ollama:fake-model@{fake.ollama}")
+        app = RecordingApp(engine, chat, tmp_path)
+        async with app.run_test(size=(110, 40)) as pilot:
+            await settle(pilot)
+            await ask(pilot, AZERBAIJAN)
+            kinds = [kind for kind, *_ in app.seen]
+            assert kinds[0] == "passages" and kinds[-1] == "ready"
+            assert kinds.count("passages") == 1
+            _, passages, label = app.seen[0]
+            assert label == "ollama:fake-model" and len(passages) >= 3
+            deltas = [seen for seen in app.seen if seen[0] == "delta"]
+            assert len(deltas) >= 3  # paced slower than a batch: the draft grows piece by piece
+            for _, _, pane in deltas:  # the pane held the passages before the first token
+                assert pane == passages
+            draft = "".join(text for _, text, _ in deltas)
+            n = next(p.n for p in passages if "Kamran Aliyev" in p.quote)
+            assert f"{CLAIM} [{n}]. Fine [9].".startswith(draft) and CLAIM in draft
+            _, pending_draft, pending_shown = app.seen[-1]
+            assert pending_draft == draft and draft.strip() in pending_shown
+            assert "ollama:fake-model is writing" in pending_shown
+            [turn] = chat.turns
+            assert turn.text == f"{CLAIM} [1]." and turn.answered_by == "ollama:fake-model"
+            [message] = answers(app)
+            assert message.answer is turn and not app.query(PendingMessage)  # draft replaced
+            assert message.border_title == "answered by ollama:fake-model · citations checked"
+            assert "Fine" not in rendered(message) and CLAIM in rendered(message)
+            shown = [item.source for item in app.sources.items]
+            assert shown == turn.sources  # the checked answer's, renumbered
+            assert "ollama:fake-model" in app.sub_title
+
+
+async def test_a_fast_stream_is_batched_into_few_updates(engine: Engine, tmp_path: Path) -> None:
+    sentence = f"{CLAIM} [1]. "
+    with fake_llm(reply=sentence * 40) as fake:
+        chat = Chat(engine=engine, llm=f"openai:fake-model@{fake.openai}")
+        app = RecordingApp(engine, chat, tmp_path)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await ask(pilot, AZERBAIJAN)
+    tokens = len(llm_fakes.tokens(sentence * 40))
+    deltas = [text for kind, text, _ in app.seen if kind == "delta"]
+    assert 1 <= len(deltas) < tokens / 4, (len(deltas), tokens)  # not one message per token
+    assert (sentence * 40).startswith("".join(deltas)) and deltas[0]
+    assert chat.turns[-1].answered_by == "openai:fake-model"
+
+
+def test_delta_batcher_posts_at_most_one_batch_per_interval() -> None:
+    now = [0.0]
+    batcher = DeltaBatcher(0.05, clock=lambda: now[0])
+    assert batcher.add("a ") == "a "  # the first token shows at once
+    now[0] = 0.02
+    assert batcher.add("b ") == ""
+    now[0] = 0.04
+    assert batcher.add("c ") == ""
+    now[0] = 0.06
+    assert batcher.add("d ") == "b c d "
+    now[0] = 0.07
+    assert batcher.add("e") == "" and batcher.flush() == "e" and batcher.flush() == ""
+
+
+async def test_escape_stops_an_llm_mid_stream(engine: Engine, tmp_path: Path, paced: None) -> None:
+    long_reply = f"{CLAIM} [1]. " * 60  # ~600 tokens: ~50 s at the paced speed
+    with fake_llm(reply=long_reply) as fake:
+        chat = KeepingChat(engine=engine, llm=f"ollama:fake-model@{fake.ollama}")
+        app = create_app(engine, chat=chat, export_dir=tmp_path)
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await settle(pilot)
+            app.query_one(QuestionInput).value = AZERBAIJAN
+            await pilot.press("enter")
+            pending = app.query_one(PendingMessage)
+            await wait_for(pilot, lambda: len(pending.draft) > 10)
+            assert app.query_one(SourcesPane).items  # the passages being written from
+            [stream] = chat.streams
+            await pilot.press("escape")
+            await pilot.pause()
+            assert stream.cancelled.is_set()  # Esc cancelled the stream itself
+            assert pending.state == "cancelled" and "cancelled" in str(pending.render())
+            started = time.monotonic()
+            await settle(pilot)
+            assert time.monotonic() - started < 5  # generation stopped at the next token
+            assert chat.turns == [] and not answers(app) and stream.answer is None
+            assert len(pending.draft) < len(long_reply) / 4
+            assert app.query_one(SourcesPane).items == []  # back to the (no) answer in focus
+            assert "Could not" not in toasts(app)
+            assert len(fake.requests) == 1
+            fake.reply = _citing("Kamran Aliyev")
+            await ask(pilot, AZERBAIJAN)  # and the chat goes on
+            assert [t.text for t in chat.turns] == [f"{CLAIM} [1]."]
+
+
+def engine_with_llm(engine: Engine, spec: str) -> Engine:
+    """An engine over the same store whose settings name `spec` (QA_LLM, `chat --llm`)."""
+    settings = engine.settings
+    return get_engine(store=settings.store_dir, seeds=settings.seeds_dir, llm=spec)
+
+
+async def test_header_shows_the_llm_and_the_palette_switches_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with fake_llm(reply=_citing("Kamran Aliyev")) as fake:
+        spec = f"ollama:fake-model@{fake.ollama}"
+        app = create_app(engine_with_llm(engine, spec), export_dir=tmp_path)
+        async with app.run_test(size=(110, 30), notifications=True) as pilot:
+            await settle(pilot)
+            assert app.sub_title.startswith("5 articles · ")
+            assert app.sub_title.endswith(" chunks · ollama:fake-model")
+            assert "ollama:fake-model" in rendered(app.query_one("Header"))
+            titles = {c.title for c in app.get_system_commands(app.screen)}
+            assert {
+                "Answer with the extractive reader",
+                "Answer with ollama:fake-model",
+                "Answer with an LLM…",
+            } <= titles
+            assert app.action_use_llm("off") is True
+            assert app.chat.llm is None and app.sub_title.endswith(" · extractive")
+            await ask(pilot, AZERBAIJAN)
+            assert fake.requests == [] and app.chat.turns[-1].answered_by == ""
+            assert answers(app)[-1].border_title == "newsqa"
+            await run_command(pilot, "answer with ollama")
+            assert app.chat.llm == spec and app.sub_title.endswith(" · ollama:fake-model")
+            await ask(pilot, AZERBAIJAN)
+            assert len(fake.requests) == 1
+            assert app.chat.turns[-1].answered_by == "ollama:fake-model"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+    assert app.last_export is not None
+    exported = app.last_export.read_text(encoding="utf-8")
+    assert exported.count("*Answered by ollama:fake-model; every citation checked") == 1
+
+
+async def test_an_llm_spec_typed_in_its_screen_is_used(app: NewsQAApp) -> None:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.sub_title.endswith(" · extractive") and app.chat.llm is None
+        app.action_choose_llm()
+        await pilot.pause()
+        assert isinstance(app.screen, LLMScreen)
+        await pilot.press(*"openai:some-model@http://127.0.0.1:9/v1", "enter")
+        await pilot.pause()
+        assert app.screen is app.main
+        assert app.chat.llm == "openai:some-model@http://127.0.0.1:9/v1"
+        assert app.sub_title.endswith(" · openai:some-model")
+        app.action_choose_llm()
+        await pilot.pause()
+        await pilot.press("escape")  # Esc keeps the answerer
+        await pilot.pause()
+        assert app.screen is app.main and app.sub_title.endswith(" · openai:some-model")
+
+
+async def test_a_malformed_spec_is_one_notification_and_changes_nothing(
+    app: NewsQAApp,
+) -> None:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.action_use_llm("gpt-4") is False
+        await pilot.pause()
+        notes = toasts(app)
+        assert notes.count("is not an LLM spec") == 1 and "Could not switch the answerer" in notes
+        assert "Unexpected" not in notes and "Traceback" not in notes
+        assert app.chat.llm is None and app.sub_title.endswith(" · extractive")
+        await ask(pilot, AZERBAIJAN)
+        assert "Kamran Aliyev" in app.chat.turns[-1].text
+
+
+async def test_a_malformed_qa_llm_opens_the_chat_with_the_extractive_reader(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = create_app(engine_with_llm(engine, "gpt-4"), export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        notes = toasts(app)
+        assert notes.count("is not an LLM spec") == 1 and "Could not use the LLM" in notes
+        assert app.chat.llm is None and app.sub_title.endswith(" · extractive")
+        await ask(pilot, AZERBAIJAN)
+        assert "Kamran Aliyev" in app.chat.turns[-1].text
+
+
+async def test_a_backend_that_is_down_is_one_notification_and_the_extractive_answer(
+    engine: Engine, tmp_path: Path
+) -> None:
+    chat = Chat(engine=engine, llm=f"ollama:m@http://127.0.0.1:{free_port()}")
+    app = create_app(engine, chat=chat, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        await ask(pilot, AZERBAIJAN)
+        notes = toasts(app)
+        assert notes.count("cannot connect") == 1 and "Could not answer with ollama:m" in notes
+        assert "Unexpected" not in notes and "Traceback" not in notes
+        [turn] = chat.turns
+        assert turn.answered_by == "" and "Kamran Aliyev" in turn.text  # the extractive answer
+        message = answers(app)[-1]
+        assert message.border_title == "newsqa" and message.has_class("-warned")
+        assert "cannot connect" in rendered(message)
+        assert chat.llm is not None and app.sub_title.endswith(" · ollama:m")  # kept: may recover
+
+
+async def test_an_llm_that_cannot_be_opened_switches_to_the_extractive_reader(
+    engine: Engine, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-model.gguf"
+    chat = Chat(engine=engine, llm=f"llamacpp:{missing}")
+    app = create_app(engine, chat=chat, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        assert app.sub_title.endswith(" · llamacpp:no-such-model.gguf")
+        await ask(pilot, AZERBAIJAN)
+        notes = toasts(app)
+        assert notes.count("no GGUF model file") == 1, notes
+        assert "Could not answer with llamacpp:no-such-model.gguf" in notes
+        assert "answering with the extractive reader" in notes and "Unexpected" not in notes
+        [turn] = chat.turns
+        assert "Kamran Aliyev" in turn.text and turn.answered_by == ""
+        assert not app.query(PendingMessage) and len(answers(app)) == 1
+        assert chat.llm is None and app.sub_title.endswith(" · extractive")
+        await ask(pilot, AZERBAIJAN)  # no second notification: the reader answers now
+        assert toasts(app).count("no GGUF model file") == 1 and len(chat.turns) == 2

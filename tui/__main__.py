@@ -1,4 +1,4 @@
-"""`python -m tui [--store DIR] [--seeds DIR]`: open the chat."""
+"""`python -m tui [--store DIR] [--seeds DIR] [--llm SPEC]`: open the chat."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tui", description="The newsqa terminal chat.")
     parser.add_argument("--store", metavar="DIR", help="Chroma store folder (QA_STORE_DIR)")
     parser.add_argument("--seeds", metavar="DIR", help="articles folder (QA_SEEDS_DIR)")
+    parser.add_argument(
+        "--llm", metavar="SPEC", help="answer with an LLM, every citation checked (QA_LLM)"
+    )
     args = parser.parse_args(argv)
     try:
-        engine = get_engine(store=args.store, seeds=args.seeds)
+        engine = get_engine(store=args.store, seeds=args.seeds, llm=args.llm)
     except UserError as exc:
         print(f"newsqa: error: {exc}", file=sys.stderr)
         return 2

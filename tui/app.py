@@ -20,7 +20,11 @@ from qa import Answer, Chat, Source, UserError
 from qa.articles import read_article_text
 from qa.question_input import clean_question
 from tui.formatting import SOURCE_LINK, visible, write_export
+from tui.llm import AnswererCommands, answerer_label
 from tui.messages import (
+    AnswerDelta,
+    AnswererFailed,
+    AnswerPassages,
     AnswerReady,
     AnswerStarted,
     IngestProgress,
@@ -29,6 +33,7 @@ from tui.messages import (
     WorkFailed,
 )
 from tui.reader import ReaderScreen
+from tui.streaming import consume, fallback_note, open_stream
 from tui.widgets import (
     WELCOME,
     AnswerMessage,
@@ -43,13 +48,14 @@ from tui.widgets import (
 
 if TYPE_CHECKING:
     from qa.engine import Engine
+    from qa.generative.stream import AnswerStream
 
 NARROW_BELOW = 100  # columns: below this the sources pane goes under the chat
 PLACEHOLDER = "Ask a question about the articles…"
 CHAT_ACTIONS = {"cancel", "new_chat", "export", "toggle_sources", "open_source"}
 
 
-class NewsQAApp(App[None]):
+class NewsQAApp(AnswererCommands, App[None]):
     """Chat with the articles: ask, follow up, read the cited passages in context."""
 
     CSS_PATH = "newsqa.tcss"
@@ -64,12 +70,22 @@ class NewsQAApp(App[None]):
         *(Binding(str(n), f"open_source({n})", show=False) for n in range(1, 10)),
     ]
 
-    def __init__(self, engine: Engine, chat: Chat, export_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        chat: Chat,
+        export_dir: Path | None = None,
+        startup_error: UserError | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.chat = chat
         self.export_dir = export_dir
         self.last_export: Path | None = None
+        self._startup_error = startup_error  # e.g. a malformed QA_LLM, shown once on mount
+        self._store_note = ""  # "5 articles · 40 chunks", "not ready": the header's first part
+        self._stream: tuple[int, AnswerStream] | None = None  # the stream being read, if any
+        self._draft_sources: list[Source] | None = None  # passages shown while a draft streams
         self._store_ready = threading.Event()  # set once the store is prepared (or failed to be)
         self._ask_lock = threading.Lock()  # one chat.ask at a time, in question order
         self._request = 0
@@ -93,7 +109,14 @@ class NewsQAApp(App[None]):
         log.anchor()
         log.mount(Static(Content(WELCOME), classes="welcome"))
         self.main.query_one(QuestionInput).focus()
+        self.update_header()
+        if self._startup_error is not None:
+            self.report_error(self._startup_error, "use the LLM")
         self.start_prepare(reingest=False)
+
+    def update_header(self) -> None:
+        """The sub-title: the store's counts (once known) and who answers."""
+        self.sub_title = " · ".join(x for x in (self._store_note, answerer_label(self.chat)) if x)
 
     @property
     def main(self) -> Screen[object]:
@@ -141,7 +164,8 @@ class NewsQAApp(App[None]):
         self.report_error(message.error, message.doing)
         if message.request_id is None:
             self.main.query_one(PrepareBar).hide()
-            self.sub_title = "not ready"
+            self._store_note = "not ready"
+            self.update_header()
             self._placeholder(PLACEHOLDER)
         else:
             first_line = (str(message.error).splitlines() or [type(message.error).__name__])[0]
@@ -200,7 +224,8 @@ class NewsQAApp(App[None]):
         self.main.query_one(PrepareBar).hide()
         self._placeholder(PLACEHOLDER)
         articles, chunks = message.status.get("articles", 0), message.status.get("chunks", 0)
-        self.sub_title = f"{articles} articles · {chunks} chunks"
+        self._store_note = f"{articles} articles · {chunks} chunks"
+        self.update_header()
         if not chunks:
             seeds = self.engine.settings.seeds_dir
             self.notify(
@@ -243,7 +268,8 @@ class NewsQAApp(App[None]):
 
     @work(thread=True, exclusive=True, group="answer")
     def answer(self, request_id: int, question: str) -> None:
-        """Worker: wait for the store, then `chat.ask`; a cancelled result is discarded."""
+        """Worker: wait for the store, then stream `chat.ask_stream`'s events as messages
+        (passages, batched draft, checked answer); a cancelled answer is discarded."""
         worker = get_current_worker()
         while not self._store_ready.wait(0.05):
             if worker.is_cancelled:
@@ -253,18 +279,47 @@ class NewsQAApp(App[None]):
                 return
             self.post_message(AnswerStarted(request_id))
             try:
-                answer = self.chat.ask(question)
+                stream = open_stream(self.chat, question, self.post_message)
+                self._stream = (request_id, stream)  # Esc cancels it from the UI thread
+                if worker.is_cancelled:
+                    stream.cancel()
+                answer = consume(stream, request_id, self.post_message, lambda: worker.is_cancelled)
             except Exception as exc:  # shown by the one error handler
                 self.post_message(WorkFailed(exc, "answer", request_id))
+                return
+            finally:
+                self._stream = None
+            if answer is None:  # cancelled before Done: no turn was recorded
                 return
             if worker.is_cancelled:
                 self._forget(answer)
                 return
+            note = fallback_note(stream, answer)
+            if note:
+                self.post_message(AnswererFailed(UserError(note), stream.label, switched_off=False))
         self.post_message(AnswerReady(request_id, answer))
 
     def on_answer_started(self, message: AnswerStarted) -> None:
         if self._pending and self._pending[0] == message.request_id:
             self._pending[1].searching()
+
+    async def on_answer_passages(self, message: AnswerPassages) -> None:
+        """The passages come before the first token: the sources pane lists them."""
+        if not self._pending or self._pending[0] != message.request_id:
+            return
+        pending = self._pending[1]
+        pending.writing(message.label)
+        self._draft_sources = message.sources
+        await self.sources.show_passages(pending.question, message.sources, message.label)
+
+    def on_answer_delta(self, message: AnswerDelta) -> None:
+        if self._pending and self._pending[0] == message.request_id:
+            self._pending[1].append(message.text)
+
+    def on_answerer_failed(self, message: AnswererFailed) -> None:
+        self.report_error(message.error, f"answer with {message.label}")
+        if message.switched_off:
+            self.update_header()
 
     async def on_answer_ready(self, message: AnswerReady) -> None:
         if not self._pending or self._pending[0] != message.request_id:
@@ -272,6 +327,7 @@ class NewsQAApp(App[None]):
             return
         pending = self._pending[1]
         self._pending = None
+        self._draft_sources = None
         self.refresh_bindings()
         widget = AnswerMessage(message.answer)
         await self.main.query_one(ChatLog).mount(widget, after=pending)
@@ -283,10 +339,14 @@ class NewsQAApp(App[None]):
         self.chat.forget(answer)
 
     def _cancel_pending(self) -> bool:
-        """Cancel the question in flight, if any; its placeholder says so."""
+        """Cancel the question in flight, if any (an LLM stops at its next token); its
+        placeholder says so."""
         if self._pending is None:
             return False
         self.workers.cancel_group(self, "answer")
+        streaming = self._stream
+        if streaming is not None and streaming[0] == self._pending[0]:
+            streaming[1].cancel()
         self._finish_pending("cancelled", "✗ cancelled")
         return True
 
@@ -295,6 +355,12 @@ class NewsQAApp(App[None]):
             self._pending[1].finish(state, text)
             self._pending = None
             self.refresh_bindings()
+        if self._draft_sources is not None:  # the pane goes back to the answer in focus
+            self._draft_sources = None
+            self.call_later(self._restore_sources)
+
+    async def _restore_sources(self) -> None:
+        await self.sources.show(self.current_answer)
 
     # ---- the answer in focus and its sources --------------------------------------------
 
@@ -327,10 +393,13 @@ class NewsQAApp(App[None]):
     def action_open_source(self, n: int) -> None:
         """Open citation [n] of the answer in focus."""
         answer = self.current_answer
-        if answer is None or not 1 <= n <= len(answer.sources):
+        shown = self._draft_sources
+        if shown is None:
+            shown = answer.sources if answer is not None else []
+        if not 1 <= n <= len(shown):
             self.bell()
             return
-        self.open_source(answer.sources[n - 1])
+        self.open_source(shown[n - 1])
 
     def open_source(self, source: Source) -> None:
         """Push the reader on the article of `source`, at its quote."""
@@ -434,15 +503,23 @@ class NewsQAApp(App[None]):
         yield SystemCommand(
             "Toggle sources", "Show or hide the sources pane", self.action_toggle_sources
         )
+        yield from self.answerer_commands()
 
 
 def create_app(
     engine: Engine, *, chat: Chat | None = None, export_dir: str | Path | None = None
 ) -> NewsQAApp:
-    """The chat app over `engine` (a fresh `Chat` unless given); exports go to `export_dir`."""
-    return NewsQAApp(
-        engine, chat or Chat(engine=engine), Path(export_dir) if export_dir is not None else None
-    )
+    """The chat app over `engine` (a fresh `Chat`, answering with the settings' LLM, unless
+    given); exports go to `export_dir`. A malformed `QA_LLM` is one notification in the app,
+    which answers with the extractive reader."""
+    startup_error = None
+    if chat is None:
+        try:
+            chat = Chat(engine=engine)
+        except UserError as exc:
+            startup_error, chat = exc, Chat(engine=engine, llm="off")
+    folder = Path(export_dir) if export_dir is not None else None
+    return NewsQAApp(engine, chat, folder, startup_error)
 
 
 def run_chat(engine: Engine) -> None:

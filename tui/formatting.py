@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from qa import Answer, Source
-from qa.display import visible
+from qa.display import visible as visible  # re-exported for the widgets
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
@@ -120,6 +120,9 @@ def export_markdown(turns: Sequence[Answer], *, when: datetime | None = None) ->
             for piece, strong in emphasis_parts(answer)
         )
         out += [text, ""]
+        if answer.answered_by:
+            who = _export_escape(answer.answered_by)
+            out += [f"*Answered by {who}; every citation checked against its passage.*", ""]
         for warning in answer.warnings:
             note = _export_escape(" ".join(warning.split()))
             out += [f"> **{WARNING_MARK} Warning:** {note}", ""]

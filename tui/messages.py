@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.message import Message
 
-from qa import Answer
+from qa import Answer, Source
 
 
 class PrepareProgress(Message):
@@ -61,3 +61,34 @@ class WorkFailed(Message):
         self.error = error
         self.doing = doing
         self.request_id = request_id
+
+
+class AnswerPassages(Message):
+    """Request `request_id`'s numbered passages, before the first token; `label` is who writes
+    ("" for the extractive reader)."""
+
+    def __init__(self, request_id: int, sources: list[Source], label: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.sources = sources
+        self.label = label
+
+
+class AnswerDelta(Message):
+    """More of request `request_id`'s unchecked draft: the deltas of ~50 ms, joined."""
+
+    def __init__(self, request_id: int, text: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.text = text
+
+
+class AnswererFailed(Message):
+    """The LLM `label` could not answer (`error`); `switched_off`: it could not even be opened,
+    so the chat now answers with the extractive reader."""
+
+    def __init__(self, error: BaseException, label: str, *, switched_off: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.label = label
+        self.switched_off = switched_off

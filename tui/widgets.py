@@ -111,7 +111,7 @@ class AnswerMessage(Markdown, can_focus=True):
         self.answer = answer
         self.set_class(not answer.found, "-not-found")
         self.set_class(bool(answer.warnings), "-warned")
-        self.border_title = "newsqa" if answer.found else "not found"
+        self.border_title = answer_title(answer)
         n, w = len(answer.sources), len(answer.warnings)
         notes = [f"{WARNING_MARK} {w} warning{'s' * (w != 1)}"] if w else []
         notes += [f"{n} source{'s' * (n != 1)}"] if n else []
@@ -121,14 +121,25 @@ class AnswerMessage(Markdown, can_focus=True):
         self.post_message(self.Focused(self))
 
 
+def answer_title(answer: Answer) -> str:
+    """The answer bubble's title: who answered, and that an LLM's citations were checked."""
+    if not answer.answered_by:
+        return "newsqa" if answer.found else "not found"
+    if not answer.found:
+        return f"not found · answered by {answer.answered_by}"
+    return f"answered by {answer.answered_by} · citations checked"
+
+
 class PendingMessage(Static):
-    """The placeholder of an answer being computed: a spinner, then a final word."""
+    """The placeholder of an answer being computed: a spinner and the model's unchecked draft
+    as it streams in, then a final word (or the checked answer takes its place)."""
 
     def __init__(self, question: str, *, waiting: bool) -> None:
         super().__init__()
         self.question = question  # given back to the question box if answering fails
         self.label = "waiting for the articles…" if waiting else "searching the articles…"
         self.state = "pending"
+        self.draft = ""  # the streamed text so far (unchecked: its [n] are the passages')
         self._frame = 0
         self._timer: Timer | None = None
 
@@ -141,11 +152,24 @@ class PendingMessage(Static):
         self.label = "searching the articles…"
         self._draw()
 
+    def writing(self, label: str) -> None:
+        """The passages are in: `label` (an LLM) writes the answer now."""
+        if label:
+            self.label = f"{label} is writing (citations checked when it is done)…"
+            self._draw()
+
+    def append(self, text: str) -> None:
+        """More of the draft."""
+        self.draft += text
+        self.add_class("-drafting")
+        self._draw()
+
     def finish(self, state: str, text: str) -> None:
         """Stop the spinner and leave `text` (state: cancelled or failed)."""
         if self._timer is not None:
             self._timer.stop()
         self.state = state
+        self.remove_class("-drafting")
         self.add_class(f"-{state}")
         self.update(Content(text))
 
@@ -156,11 +180,15 @@ class PendingMessage(Static):
     def _draw(self) -> None:
         if self.state == "pending":
             frame = SPINNER[self._frame % len(SPINNER)]
-            self.update(
-                Content.assemble(
-                    (frame, "bold $accent"), " ", self.label, ("   esc cancels", "dim")
-                )
-            )
+            parts: list[str | tuple[str, str]] = [
+                (frame, "bold $accent"),
+                " ",
+                self.label,
+                ("   esc cancels", "dim"),
+            ]
+            if self.draft:
+                parts += ["\n", (visible(self.draft.strip()), "italic")]
+            self.update(Content.assemble(*parts))
 
 
 def source_content(source: Source) -> Content:
@@ -194,6 +222,20 @@ class SourcesPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "sources"
+
+    async def show_passages(self, question: str, sources: list[Source], label: str) -> None:
+        """The numbered passages `label` is writing from, before its answer is checked."""
+        heading = self.query_one("#sources-heading", Static)
+        listing = self.query_one(ListView)
+        await listing.clear()
+        heading.update(
+            Content.assemble(
+                (f"passages given to {label or 'the reader'} for ", "dim"),
+                (f"“{visible(question)}”", "italic"),
+            )
+        )
+        await listing.extend(SourceItem(s) for s in sources)
+        listing.index = 0 if sources else None
 
     async def show(self, answer: Answer | None) -> None:
         """List the sources of `answer` (None: nothing to show)."""
