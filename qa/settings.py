@@ -37,31 +37,29 @@ def _env_int(name: str, default: int) -> int:
         raise UserError(f"{name} must be an integer, got {value!r}") from None
 
 
-def _env_seconds(name: str, default: float) -> float:
+def _env_positive(name: str, unit: str) -> float | None:
+    """A positive number (decimals allowed) from the environment, None if unset."""
     value = os.environ.get(name)
     if not value:
-        return default
+        return None
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise UserError(f"{name} must be a positive number of seconds, got {value!r}")
-    return seconds
+        number = -1.0
+    if not 0 < number < float("inf"):
+        raise UserError(f"{name} must be a positive number of {unit}, got {value!r}")
+    return number
+
+
+def _env_seconds(name: str, default: float) -> float:
+    seconds = _env_positive(name, "seconds")
+    return default if seconds is None else seconds
 
 
 def _env_megabytes(name: str, default: int) -> int:
     """A positive size in MB (decimals allowed) from the environment, as bytes."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        megabytes = float(value)
-    except ValueError:
-        megabytes = -1.0
-    if not 0 < megabytes < float("inf"):
-        raise UserError(f"{name} must be a positive number of megabytes, got {value!r}")
-    return max(1, int(megabytes * MB))
+    megabytes = _env_positive(name, "megabytes")
+    return default if megabytes is None else max(1, int(megabytes * MB))
 
 
 @dataclass(frozen=True)
