@@ -51,8 +51,9 @@ def test_calls_are_bounded_in_rows_and_tokens() -> None:
     order = list(range(len(lengths)))
     batches = _batches(order, lengths, 32)
     assert [i for b in batches for i in b] == order
-    # 32 short; 8 short + 12 mid (21 x 100 > 2048); 18 mid; 21 long, 8 at a time
-    assert [len(b) for b in batches] == [32, 20, 18, 8, 8, 5]
+    # 32 short; 8 short + 2 mid (11 x 100 > 1024); mid 10 at a time; 21 long, 4 at a time
+    assert TOKENS_PER_CALL == 1024
+    assert [len(b) for b in batches] == [32, 10, 10, 10, 8, 4, 4, 4, 4, 4, 1]
     for batch in batches:
         assert len(batch) <= 32
         assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= TOKENS_PER_CALL
