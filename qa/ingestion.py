@@ -11,6 +11,7 @@ from typing import Any
 
 from qa.articles import Article, Listing, list_folder, load_file
 from qa.chunking import Chunk, chunk_article
+from qa.embedder import release_free_memory
 from qa.errors import UserError
 from qa.file_records import FileRecord, FileStat, stat_file, unchanged
 from qa.lexical.postings import IndexedChunk
@@ -295,7 +296,9 @@ class _Run:
         pending, records = self._chunk(loaded)
         articles = list({article.file: article for article, _, _ in pending}.values())
         spans = self._tag(articles)
+        release_free_memory()  # spaCy's batch buffers, before the embedder's arena grows
         self._guarded(lambda: self._write(pending, spans, records))
+        release_free_memory()
 
     def _read(self, files: list[_ToRead]) -> list[tuple[Article, FileRecord | None]]:
         out: list[tuple[Article, FileRecord | None]] = []
