@@ -139,3 +139,23 @@ def test_follow_up_pronoun_is_the_previous_answer_span(seeded: Engine) -> None:
 def test_empty_question_is_a_user_error(seeded: Engine) -> None:
     with pytest.raises(UserError, match="empty"):
         seeded.ask("   ")
+
+
+def test_an_articles_own_bracketed_numbers_are_not_citations(tmp_path: Path) -> None:
+    """A quote that carries the article's footnote "[9]" shows it as "(9)": the answer's only
+    markers are its citations, and the quote itself stays verbatim."""
+    seeds = tmp_path / "articles"
+    seeds.mkdir()
+    (seeds / "harbour.txt").write_text(
+        "Velmora harbour reopens\n\n"
+        "The Velmora harbour was reopened by mayor Ilona Vondrak on 3 March [9] after a year "
+        "of repairs. Fishing boats returned the same week.\n",
+        encoding="utf-8",
+    )
+    answer = ask("Who reopened the Velmora harbour?", store=tmp_path / "store", seeds=seeds)
+    assert answer.found, answer.text
+    assert re.findall(r"\[(\d+)\]", answer.text) == ["1"]
+    assert "(9)" in answer.text
+    source = answer.sources[0]
+    assert "[9]" in source.quote
+    assert read_article_text(seeds / source.file)[source.start : source.end] == source.quote

@@ -14,6 +14,13 @@ from qa.types import Answer, Source, Span
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
 MAX_WORDS = 55
 _CLAUSE_END = re.compile(r"[,;:]\s+|\s+[–—-]\s+")
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def defuse_markers(text: str) -> str:
+    """`text` with an article's own "[9]" written "(9)" (same length, so offsets hold): in an
+    answer, only the answer's markers look like citations."""
+    return _MARKER.sub(r"(\1)", text)
 
 
 def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
@@ -87,13 +94,13 @@ def compose(
     spans = answer_spans(q, cand)
     start, end = _trim(cand, spans, q) if trim else (cand.start, cand.end)
     quote = cand.text[start - cand.start : end - cand.start]
-    shown = " ".join(quote.split())
+    shown = defuse_markers(" ".join(quote.split()))
     text = f"{shown} [1]"
     marks = []
     for s, e, label in spans:
         if s < start or e > end:
             continue
-        surface = " ".join(cand.text[s - cand.start : e - cand.start].split())
+        surface = defuse_markers(" ".join(cand.text[s - cand.start : e - cand.start].split()))
         prefix = " ".join(cand.text[start - cand.start : s - cand.start].split())
         at = len(prefix) + (1 if prefix and shown[len(prefix) : len(prefix) + 1] == " " else 0)
         if shown[at : at + len(surface)] != surface:
