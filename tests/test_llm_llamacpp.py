@@ -80,3 +80,34 @@ def test_smollm2_streams_passages_first_and_can_be_stopped(seeded: Engine) -> No
     assert isinstance(second, Delta)
     stream.cancel()
     assert list(stream) == [] and stream.answer is None and chat.turns == []
+
+
+def test_llamacpp_threads_wait_passively_unless_told_otherwise(tmp_path: Path) -> None:
+    """llama.cpp's OpenMP threads spin between tokens by default, which on busy cores slowed
+    SmolLM2 ~2.5x (README); the backend sets OMP_WAIT_POLICY=PASSIVE before the library loads
+    (libgomp reads it then), and a value the user set is kept."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys\n"
+        "from qa.generative.backends import open_backend\n"
+        "from qa.generative.spec import parse_spec\n"
+        "from qa.settings import Settings\n"
+        "assert 'libgomp' not in open('/proc/self/maps').read()\n"
+        "open_backend(parse_spec(sys.argv[1]), Settings.from_env())\n"
+        "print(os.environ['OMP_WAIT_POLICY'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    spec = f"llamacpp:{smollm2_gguf()}"
+    for given, seen in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_env = env if given is None else {**env, "OMP_WAIT_POLICY": given}
+        out = subprocess.run(
+            [sys.executable, "-c", probe, spec],
+            env=run_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip() == seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -15,6 +16,11 @@ from qa.settings import Settings
 LOCAL_PASSAGES = 3  # a local model on two cores reads ~600 prompt tokens in a few seconds
 MAX_NEW_TOKENS = 256  # a few cited sentences; a longer answer is cut here
 CONTEXT_TOKENS = 8192  # said explicitly: Ollama would otherwise ask the server (/api/show)
+# llama.cpp's OpenMP threads spin-wait between tokens by default; on a machine whose cores are
+# busy with other work that spinning took the cores from each other (SmolLM2 on 2 cores beside
+# another job: median 14.4 s per answer, 5.7 s passive; README "Generative answers"). libgomp
+# reads this once, when llama-cpp-python's library loads; a value the user set is kept.
+OMP_WAIT = ("OMP_WAIT_POLICY", "PASSIVE")
 INSTALL = "install the LLM extra: pip install -e '.[llm]'"
 LLAMACPP_BUILD = (
     "install the LLM extra (llama-cpp-python compiles from source, see README): "
@@ -146,6 +152,7 @@ def _llamacpp(spec: LLMSpec, settings: Settings) -> Any:
     path = Path(spec.model)
     if not path.is_file():
         raise UserError(f"--llm llamacpp: no GGUF model file at {path}")
+    os.environ.setdefault(*OMP_WAIT)
     try:
         from llama_index.llms.llama_cpp import LlamaCPP
     except ImportError:
