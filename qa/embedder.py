@@ -6,22 +6,12 @@ this class as a llama-index embedding model for code that builds llama-index pip
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Sequence
 
 import numpy as np
 
+from qa.memory import release_free_memory
 from qa.model_files import DIMENSIONS, MODEL_SHA256, check_sha256, load_tokenizer, model_files
-
-
-def release_free_memory() -> None:
-    """Ask glibc to return freed heap pages to the OS (a no-op where there is no glibc)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
 
 # Tokens (rows × padded width) per onnxruntime call. Its arena keeps the largest call's buffers
 # (attention is rows × 12 heads × width²): 32 rows of 256 tokens held ~850 MB. On 600 articles, a

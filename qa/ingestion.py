@@ -11,12 +11,12 @@ from typing import Any
 
 from qa.articles import Article, Listing, list_folder, load_file
 from qa.chunking import Chunk, chunk_article
-from qa.embedder import release_free_memory
 from qa.errors import UserError
 from qa.file_records import FileRecord, FileStat, stat_file, unchanged
 from qa.lexical.postings import IndexedChunk
 from qa.lexical.sync import in_sync, reconcile
 from qa.manifest import Manifest
+from qa.memory import release_free_memory
 from qa.ner import Entity, tag
 from qa.settings import MB, Settings
 from qa.store import Store
