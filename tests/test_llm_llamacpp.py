@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,9 +88,6 @@ def test_llamacpp_threads_wait_passively_unless_told_otherwise(tmp_path: Path) -
     """llama.cpp's OpenMP threads spin between tokens by default, which on busy cores slowed
     SmolLM2 ~2.5x (README); the backend sets OMP_WAIT_POLICY=PASSIVE before the library loads
     (libgomp reads it then), and a value the user set is kept."""
-    import subprocess
-    import sys
-
     probe = (
         "import os, sys\n"
         "from qa.generative.backends import open_backend\n"
