@@ -7,6 +7,7 @@ this class as a llama-index embedding model for code that builds llama-index pip
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -36,15 +37,27 @@ def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list
 
 
 class MiniLMEmbedder:
-    """Mean-pooled, L2-normalised MiniLM sentence embeddings; batches are sorted by length."""
+    """Mean-pooled, L2-normalised MiniLM sentence embeddings; batches are sorted by length.
 
-    def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
+    With `model_cache` (Settings.cache_dir) the session runs the int8 rewrite cached there
+    (qa.int8_model: ~35 MB held instead of ~100 MB); without it, the shipped model's float path.
+    """
+
+    def __init__(
+        self, threads: int = 2, batch_size: int = 32, model_cache: Path | None = None
+    ) -> None:
         self.threads = threads
         self.embed_batch_size = batch_size
         import onnxruntime as ort
 
         model_path = model_files()[0]
-        check_sha256(model_path, MODEL_SHA256)
+        shipped = check_sha256(model_path, MODEL_SHA256)
+        if model_cache is not None:
+            from qa.int8_model import cached_model
+
+            model_path = cached_model(shipped, model_cache) or model_path
+        del shipped  # 23 MB not held while the session loads
+        self.model_path = model_path  # the file the session runs
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1

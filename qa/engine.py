@@ -101,7 +101,8 @@ class Engine:
     def _new_embedder(self) -> Any:
         from qa.embedder import MiniLMEmbedder
 
-        return MiniLMEmbedder(threads=self.settings.threads, batch_size=self.settings.batch_size)
+        settings = self.settings
+        return MiniLMEmbedder(settings.threads, settings.batch_size, settings.cache_dir)
 
     def _load_embedder_soon(self) -> None:
         """Start loading the model in a thread, to overlap opening the store: onnxruntime

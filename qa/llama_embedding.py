@@ -3,6 +3,7 @@ naive baseline); importing this module imports llama-index, which the query path
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -17,9 +18,11 @@ class MiniLMEmbedding(BaseEmbedding):
 
     _embedder: Any = PrivateAttr()
 
-    def __init__(self, threads: int = 2, batch_size: int = 32, **kwargs: Any) -> None:
+    def __init__(
+        self, threads: int = 2, batch_size: int = 32, model_cache: Path | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(model_name=MODEL_NAME, embed_batch_size=batch_size, **kwargs)
-        self._embedder = MiniLMEmbedder(threads=threads, batch_size=batch_size)
+        self._embedder = MiniLMEmbedder(threads, batch_size, model_cache)
 
     @classmethod
     def class_name(cls) -> str:

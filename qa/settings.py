@@ -22,6 +22,12 @@ DEFAULT_MAX_ARTICLE_BYTES = DEFAULT_MAX_ARTICLE_MB * MB
 DEFAULT_LLM_TIMEOUT = 120.0
 
 
+def _default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/newsqa, else ~/.cache/newsqa: files newsqa derives once (the int8 model)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "newsqa"
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -68,6 +74,7 @@ class Settings:
 
     seeds_dir: Path = field(default_factory=lambda: PROJECT_DIR / "seeds")
     store_dir: Path = field(default_factory=lambda: PROJECT_DIR / "store")
+    cache_dir: Path = field(default_factory=_default_cache_dir)
     chroma_url: str | None = None
     chroma_token: str | None = field(default=None, repr=False)
     collection: str = "newsqa"
@@ -89,6 +96,7 @@ class Settings:
             base,
             seeds_dir=_env_path("QA_SEEDS_DIR", base.seeds_dir),
             store_dir=_env_path("QA_STORE_DIR", base.store_dir),
+            cache_dir=_env_path("QA_CACHE_DIR", base.cache_dir),
             chroma_url=os.environ.get("QA_CHROMA_URL") or None,
             chroma_token=os.environ.get("QA_CHROMA_TOKEN") or None,
             collection=os.environ.get("QA_COLLECTION") or base.collection,

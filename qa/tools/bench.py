@@ -220,7 +220,7 @@ def _child_naive(corpus: str, store: str) -> None:
     settings = Settings()
     LlamaSettings.llm = MockLLM()
     started = time.perf_counter()
-    embedder = MiniLMEmbedding(threads=settings.threads, batch_size=settings.batch_size)
+    embedder = MiniLMEmbedding(settings.threads, settings.batch_size, settings.cache_dir)
     client = chromadb.PersistentClient(path=store, settings=_chroma_settings())
     collection = client.get_or_create_collection(
         "naive", embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -446,7 +446,7 @@ def _run(
     details["machine"] = {"cpus": os.cpu_count(), "threads": settings.threads}
 
     # 1. raw embedder throughput on exactly these chunks (warm model, one call = global sort)
-    embedder = MiniLMEmbedding(threads=settings.threads, batch_size=settings.batch_size)
+    embedder = MiniLMEmbedding(settings.threads, settings.batch_size, settings.cache_dir)
     embedder.embed(texts[:64])
     raw: list[float] = []
     raw_cpu: list[float] = []
