@@ -338,6 +338,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             payload[path.name] = {
                 "metrics": reports[0].metrics(),
                 "ablations": {r.name: r.metrics() for r in reports},
+                **({"llm_outcomes": reports[0].llm_outcomes()} if reports[0].generative else {}),
                 **({"failures": reports[0].failures()} if args.failures else {}),
             }
             continue

@@ -15,7 +15,7 @@ from test_llm_answers import CLAIM, QUESTION
 from qa import Chat, Engine, UserError
 from qa.generative.spec import OLLAMA_URL, LLMSpec, parse_spec
 from qa.settings import Settings
-from qa.tools.evaluation import SETS_DIR, evaluate, load_set
+from qa.tools.evaluation import OUTCOMES, SETS_DIR, evaluate, format_reports, load_set
 
 
 def _store(engine: Engine) -> list[str]:
@@ -124,3 +124,27 @@ def test_eval_with_llm_reports_the_same_metrics(seeded: Engine) -> None:
     assert llm.keys() == reader.keys() and llm["questions"] == reader["questions"] == 4
     assert fake.requests  # the LLM was asked
     assert llm["answered_by_llm"] > 0 and reader["answered_by_llm"] == 0
+    outcomes = reports[0].llm_outcomes()
+    assert list(outcomes) == list(OUTCOMES) and reports[1].llm_outcomes() == {}
+    assert sum(n["questions"] for n in outcomes.values()) == 4
+    assert outcomes["LLM kept"]["questions"] == sum(
+        bool(r.answer.answered_by) and r.answer.found for r in reports[0].results
+    )
+    assert outcomes["LLM kept"]["questions"] > 0
+    assert "LLM kept (" in format_reports("seed_dev", reports)
+
+
+def test_eval_counts_answers_that_fell_back_to_extractive(seeded: Engine) -> None:
+    """An LLM whose every sentence is unsupported: each question it saw falls back, and the
+    fallbacks are as right as the reader's own answers."""
+    items = load_set(SETS_DIR / "seed_dev.jsonl")[:4]
+    with fake_llm(reply="Bananas are purple on Tuesdays [1].") as fake:
+        llm, reader = evaluate(
+            seeded.settings, items, ablations=False, llm=f"ollama:m@{fake.ollama}"
+        )
+    outcomes = llm.llm_outcomes()
+    asked = len(fake.requests) - 1  # evaluate's untimed warm-up question asks it too
+    assert asked > 0 and outcomes["fell back to extractive"]["questions"] == asked
+    assert outcomes["LLM kept"]["questions"] == 0
+    assert outcomes["refused before the LLM"]["questions"] == 4 - asked
+    assert [r.answer.text for r in llm.results] == [r.answer.text for r in reader.results]

@@ -114,10 +114,36 @@ class Result:
     precise_citations: int = 0  # verbatim, from a gold file, and holding an alias of each group
 
 
+# What became of a question under a generative answerer, in pipeline order.
+OUTCOMES = ("refused before the LLM", "LLM said not found", "fell back to extractive", "LLM kept")
+
+
 @dataclass
 class Report:
     name: str
     results: list[Result] = field(default_factory=list)
+    generative: bool = False
+
+    def llm_outcomes(self) -> dict[str, dict[str, int]]:
+        """Per outcome (OUTCOMES), how many questions ended there and how many of those were
+        right; empty for the extractive reader."""
+        if not self.generative:
+            return {}
+        from qa.generative.answerer import FALLBACK
+
+        out = {name: {"questions": 0, "right": 0} for name in OUTCOMES}
+        for r in self.results:
+            a = r.answer
+            if any(FALLBACK in w for w in a.warnings):
+                name = OUTCOMES[2]
+            elif a.answered_by:
+                name = OUTCOMES[3] if a.found else OUTCOMES[1]
+            else:
+                name = OUTCOMES[0]
+            out[name]["questions"] += 1
+            right = answer_correct(r.item, a) if r.item.answerable else not a.found
+            out[name]["right"] += int(right)
+        return out
 
     def metrics(self) -> dict[str, Any]:
         answerable = [r for r in self.results if r.item.answerable]
@@ -198,7 +224,7 @@ def precise_citations(item: Item, answer: Answer, seeds: Path) -> int:
 
 def run_config(engine: Engine, items: list[Item], name: str, llm: str | None = None) -> Report:
     """Every item through a fresh `Chat` (its earlier turns first); `llm`: a generative one."""
-    report = Report(name)
+    report = Report(name, generative=bool(llm))
     for item in items:
         chat = Chat(engine=engine, llm=llm or "off")
         for earlier in item.context:
@@ -288,4 +314,10 @@ def format_reports(title: str, reports: list[Report]) -> str:
     for rep in reports:
         m = rep.metrics()
         lines.append(" | ".join([rep.name] + [str(m[k]) for k in KEYS]))
+    for rep in reports:
+        if outcomes := rep.llm_outcomes():
+            shown = ", ".join(
+                f"{n['questions']} {name} ({n['right']} right)" for name, n in outcomes.items()
+            )
+            lines.append(f"{rep.name}: {shown}")
     return "\n".join(lines)
