@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +26,12 @@ DEFAULT_LLM_TIMEOUT = 120.0
 def _default_cache_dir() -> Path:
     """$XDG_CACHE_HOME/newsqa, else ~/.cache/newsqa: files newsqa derives once (the int8 model)."""
     base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base).expanduser() if base else Path.home() / ".cache") / "newsqa"
+    if base:
+        return Path(base).expanduser() / "newsqa"
+    try:
+        return Path.home() / ".cache" / "newsqa"
+    except RuntimeError:  # no HOME and no passwd entry (some containers)
+        return Path(tempfile.gettempdir()) / "newsqa-cache"
 
 
 def _env_path(name: str, default: Path) -> Path:

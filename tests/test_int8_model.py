@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,3 +88,27 @@ def test_a_rewrite_with_other_bytes_is_not_used(
         assert cached_model(shipped, tmp_path) is None
     assert "expected " + "0" * 64 in caplog.text
     assert not list(tmp_path.iterdir())
+
+
+def test_the_cache_folder_comes_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.settings import Settings
+
+    monkeypatch.delenv("QA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Settings.from_env().cache_dir == tmp_path / "xdg" / "newsqa"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert Settings.from_env().cache_dir == Path.home() / ".cache" / "newsqa"
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "mine"))
+    assert Settings.from_env().cache_dir == tmp_path / "mine"
+
+
+def test_the_engine_embeds_with_the_int8_model_from_its_cache(seeded: Any, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from qa.engine import Engine
+
+    engine = Engine(replace(seeded.settings, cache_dir=tmp_path / "cache"))
+    assert "Bulbuloglu" in engine.ask("Who is Bulbuloglu?").text
+    assert engine.embedder.model_path == tmp_path / "cache" / CONVERTED_NAME
