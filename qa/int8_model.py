@@ -136,7 +136,7 @@ def cached_model(model_bytes: bytes, cache_dir: Path) -> Path | None:
 
     A cached file whose sha256 is not CONVERTED_SHA256 is rewritten. None (the caller loads the
     shipped model, which needs more memory) when the folder is not writable, `onnx` is missing or
-    the rewrite does not give the pinned bytes; each is logged once as a warning.
+    the rewrite does not give the pinned bytes; each says why in a logged warning.
     """
     path = cache_dir / CONVERTED_NAME
     try:
@@ -149,11 +149,11 @@ def cached_model(model_bytes: bytes, cache_dir: Path) -> Path | None:
     except (ImportError, ConversionError) as exc:
         log.warning("embedder runs its float path (more memory): %s", exc)
         return None
-    if _sha256(converted) != CONVERTED_SHA256:
+    if (actual := _sha256(converted)) != CONVERTED_SHA256:
         log.warning(
             "embedder runs its float path (more memory): the int8 rewrite has sha256 %s, "
             "expected %s (is onnx the version pyproject pins?)",
-            _sha256(converted),
+            actual,
             CONVERTED_SHA256,
         )
         return None

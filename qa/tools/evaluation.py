@@ -113,6 +113,13 @@ class Result:
     citations: int = 0
     precise_citations: int = 0  # verbatim, from a gold file, and holding an alias of each group
 
+    @property
+    def right(self) -> bool:
+        """An answerable item answered correctly, or an unanswerable one refused."""
+        if self.item.answerable:
+            return answer_correct(self.item, self.answer)
+        return not self.answer.found
+
 
 # What became of a question under a generative answerer, in pipeline order.
 OUTCOMES = ("refused before the LLM", "LLM said not found", "fell back to extractive", "LLM kept")
@@ -141,8 +148,7 @@ class Report:
             else:
                 name = OUTCOMES[0]
             out[name]["questions"] += 1
-            right = answer_correct(r.item, a) if r.item.answerable else not a.found
-            out[name]["right"] += int(right)
+            out[name]["right"] += int(r.right)
         return out
 
     def metrics(self) -> dict[str, Any]:
@@ -160,23 +166,20 @@ class Report:
         def share(n: int, d: int) -> float:
             return round(n / d, 4) if d else 0.0
 
-        def right(r: Result) -> bool:
-            return answer_correct(r.item, r.answer) if r.item.answerable else not r.answer.found
-
         return {
             "questions": len(self.results),
             "answerable": len(answerable),
             "hit@1": share(sum(1 for k in ranks if k == 1), len(ranks)),
             "hit@3": share(sum(1 for k in ranks if k is not None and k <= 3), len(ranks)),
-            "answer_accuracy": share(sum(right(r) for r in answerable), len(answerable)),
+            "answer_accuracy": share(sum(r.right for r in answerable), len(answerable)),
             "citation_precision": share(
                 sum(r.precise_citations for r in answerable), sum(r.citations for r in answerable)
             ),
-            "refusal_recall": share(sum(right(r) for r in unanswerable), len(unanswerable)),
+            "refusal_recall": share(sum(r.right for r in unanswerable), len(unanswerable)),
             "false_refusal_rate": share(
                 sum(not r.answer.found for r in answerable), len(answerable)
             ),
-            "followup_accuracy": share(sum(right(r) for r in followups), len(followups)),
+            "followup_accuracy": share(sum(r.right for r in followups), len(followups)),
             "median_words": statistics.median(lengths),
             "max_words": max(lengths),
             "p50_ms": round(1000 * times[len(times) // 2], 1) if times else 0.0,
@@ -188,7 +191,7 @@ class Report:
     def failures(self) -> list[dict[str, Any]]:
         out = []
         for r in self.results:
-            ok = answer_correct(r.item, r.answer) if r.item.answerable else not r.answer.found
+            ok = r.right
             if r.precise_citations < r.citations and r.item.answerable:
                 ok = False
             if not ok:
