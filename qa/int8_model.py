@@ -94,7 +94,7 @@ def convert(model_bytes: bytes) -> bytes:
             ]
         elif node.op_type == "Gather" and (found := dequantized(node.input[0])):
             weight_name, scale_name = found
-            if tuple(numpy_helper.to_array(initializers[scale_name]).shape)[1:] != (1,):
+            if list(initializers[scale_name].dims)[1:] != [1]:
                 continue  # only per-row scales can be gathered with their rows
             rows, base = node.input[1], node.name
             replacements[id(node)] = [
@@ -140,8 +140,9 @@ def cached_model(model_bytes: bytes, cache_dir: Path) -> Path | None:
     """
     path = cache_dir / CONVERTED_NAME
     try:
-        if _sha256(path.read_bytes()) == CONVERTED_SHA256:
-            return path
+        with path.open("rb") as cached:  # streamed: 24 MB not read into memory to be hashed
+            if hashlib.file_digest(cached, "sha256").hexdigest() == CONVERTED_SHA256:
+                return path
     except OSError:
         pass
     try:
