@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from qa.text import STOPWORDS, words
+from qa.reader.question import analyse
+from qa.text import STOPWORDS, names_word, plain_words, words
 from qa.types import Answer
 
 _PERSON_PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|himself|herself)\b", re.IGNORECASE)
@@ -28,8 +29,11 @@ def needs_context(question: str) -> bool:
 
 
 def referent(previous: Answer, asked: str, labels: frozenset[str]) -> str | None:
-    """Who or what a pronoun means: the previous answer's span of that kind, else the entity of
-    its quote that the previous question named, else the quote's first entity of that kind."""
+    """Who or what a pronoun means: the previous answer's span of that kind; else, from its quote,
+    an entity of that kind the previous question did not name if that question asked for that
+    kind ("Who runs X? / What did he say?": he is the answer), else one it named ("What did
+    Blair say …? / When did he say it?"), then the rest in quote order. Names are matched
+    ignoring a possessive "'s" and one misspelt letter."""
     for span in previous.spans:
         if span.label in labels:
             return span.text
@@ -41,11 +45,12 @@ def referent(previous: Answer, asked: str, labels: frozenset[str]) -> str | None
         for s, e, label in source.entities
         if label in labels
     ]
-    asked_words = {w.lower() for w in words(asked)}
-    for text in found:
-        if any(w.lower() in asked_words for w in words(text)):
-            return text
-    return found[0] if found else None
+    asked_words = plain_words(asked)
+    named = [t for t in found if any(names_word(w, asked_words) for w in plain_words(t))]
+    unnamed = [t for t in found if t not in named]
+    first, second = (unnamed, named) if analyse(asked).primary & labels else (named, unnamed)
+    ordered = first + second
+    return ordered[0] if ordered else None
 
 
 def _context_words(asked: str) -> list[str]:

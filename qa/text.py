@@ -56,3 +56,29 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Content terms: stemmed, lowercased, stopwords dropped."""
     return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
+
+
+def plain_words(text: str) -> set[str]:
+    """Lowercased words of `text` with a possessive "'s" dropped ("Simpson's" → "simpson")."""
+    return {w.lower().removesuffix("'s").removesuffix("’s") for w in words(text)}
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + 1 :] == b[i + 1 :] if len(a) == len(b) else a[i:] == b[i + 1 :]
+
+
+def names_word(word: str, have: set[str], typo_from: int = 5) -> bool:
+    """Whether `word` (lowercased) is one of `have`, or, for words of ≥ `typo_from` letters, one
+    edit away from one of them: a question's "Karren" names the article's "Karen"."""
+    if word in have:
+        return True
+    return len(word) >= typo_from and any(
+        len(h) >= typo_from and _one_edit_apart(word, h) for h in have
+    )
