@@ -64,8 +64,9 @@ def plain_words(text: str) -> set[str]:
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return a == b
+    """Whether one letter substituted, inserted or deleted turns `a` into `b`."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
     if len(a) > len(b):
         a, b = b, a
     i = 0

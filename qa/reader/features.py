@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.reader.candidates import Candidate
 from qa.reader.question import Question, reason_cues
-from qa.text import terms, words
+from qa.text import plain_words, terms, words
 
 FEATURES = (
     "chunk_fused",
@@ -86,9 +86,7 @@ class _Cache:
     def word_set(self, text: str) -> set[str]:
         got = self.words.get(text)
         if got is None:
-            got = self.words[text] = {
-                w.lower().removesuffix("'s").removesuffix("’s") for w in words(text)
-            }
+            got = self.words[text] = plain_words(text)
         return got
 
 
