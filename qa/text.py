@@ -58,6 +58,9 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w.lower().replace("’", "'") not in STOPWORDS]
 
 
+TYPO_FROM = 5  # shorter words must match exactly ("bath" is not "bat")
+
+
 def plain_words(text: str) -> set[str]:
     """Lowercased words of `text` with a possessive "'s" dropped ("Simpson's" → "simpson")."""
     return {w.lower().removesuffix("'s").removesuffix("’s") for w in words(text)}
@@ -75,11 +78,11 @@ def _one_edit_apart(a: str, b: str) -> bool:
     return a[i + 1 :] == b[i + 1 :] if len(a) == len(b) else a[i:] == b[i + 1 :]
 
 
-def names_word(word: str, have: set[str], typo_from: int = 5) -> bool:
-    """Whether `word` (lowercased) is one of `have`, or, for words of ≥ `typo_from` letters, one
+def names_word(word: str, have: set[str]) -> bool:
+    """Whether `word` (lowercased) is one of `have`, or, for words of ≥ TYPO_FROM letters, one
     edit away from one of them: a question's "Karren" names the article's "Karen"."""
     if word in have:
         return True
-    return len(word) >= typo_from and any(
-        len(h) >= typo_from and _one_edit_apart(word, h) for h in have
+    return len(word) >= TYPO_FROM and any(
+        len(h) >= TYPO_FROM and _one_edit_apart(word, h) for h in have
     )
