@@ -12,6 +12,7 @@ import pytest
 from conftest import newsqa
 
 from qa import UserError
+from qa.articles import read_article_text
 from qa.engine import Engine
 from qa.filters import Filters
 from qa.settings import Settings
@@ -49,6 +50,33 @@ def test_bbc_sets_are_blind_split_and_well_formed() -> None:
         assert sum(i.style == "paraphrased" for i in items) >= len(items) / 3
         for item in items:
             assert item.answerable == bool(item.answers) == bool(item.sources) == bool(item.support)
+
+
+def test_bbc_train_extra_is_train_side_single_turn_and_labelled() -> None:
+    """The 1,546 extra training questions (see README) stay on the train side of the split."""
+    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
+    train_side = set(split["train"])
+    path = SETS / "bbc_train_extra.jsonl"
+    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    items = load_set(path)
+    assert len(items) == len(raw) >= 1500
+    assert len({i.id for i in items}) == len(items)
+    assert not any(i.followup for i in items)
+    assert sum(not i.answerable for i in items) >= 0.15 * len(items)
+    assert sum(i.style == "paraphrased" for i in items) >= len(items) / 3
+    for item, case in zip(items, raw, strict=True):
+        assert item.answerable == bool(item.answers) == bool(item.sources) == bool(item.support)
+        assert set(item.sources or [case["near"]]) <= train_side, item.id
+        support = " ".join(item.support).lower()
+        assert all(any(a.lower() in support for a in group) for group in item.answers), item.id
+
+
+@needs_bbc
+def test_bbc_train_extra_support_is_verbatim_in_every_source() -> None:
+    for item in load_set(SETS / "bbc_train_extra.jsonl"):
+        for source in item.sources:
+            text = read_article_text(BBC / source)
+            assert all(sentence in text for sentence in item.support), (item.id, source)
 
 
 def _metrics(settings: Settings, path: Path) -> dict[str, float]:
