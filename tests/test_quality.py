@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import newsqa
@@ -33,17 +34,25 @@ needs_bbc = pytest.mark.skipif(
 )
 
 
+def _split() -> dict[str, list[str]]:
+    """The article split every BBC set is written on (train / dev / final file lists)."""
+    return json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
+
+
+def _cases(name: str) -> list[dict[str, Any]]:
+    """The raw JSON cases of a set, for fields `Item` does not keep ("near")."""
+    lines = (SETS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
 def test_bbc_sets_are_blind_split_and_well_formed() -> None:
-    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
+    split = _split()
     sides = {name: set(split[name]) for name in ("train", "dev", "final")}
     assert not (sides["train"] & sides["dev"]) and not (sides["dev"] & sides["final"])
     for name, side, least in (("bbc_train", "train", 600), ("bbc_dev", "dev", 200)):
         items = load_set(SETS / f"{name}.jsonl")
         assert len(items) >= least
-        written_from = {
-            (json.loads(line).get("near") or json.loads(line)["sources"][0])
-            for line in (SETS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-        }
+        written_from = {case.get("near") or case["sources"][0] for case in _cases(name)}
         assert len(written_from & sides[side]) >= 150
         assert sum(not i.answerable for i in items) >= 0.15 * len(items)
         assert sum(i.followup for i in items) >= 0.10 * len(items)
@@ -54,11 +63,9 @@ def test_bbc_sets_are_blind_split_and_well_formed() -> None:
 
 def test_bbc_train_extra_is_train_side_single_turn_and_labelled() -> None:
     """The 1,546 extra training questions (see README) stay on the train side of the split."""
-    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
-    train_side = set(split["train"])
-    path = SETS / "bbc_train_extra.jsonl"
-    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    items = load_set(path)
+    train_side = set(_split()["train"])
+    raw = _cases("bbc_train_extra")
+    items = load_set(SETS / "bbc_train_extra.jsonl")
     assert len(items) == len(raw) >= 1500
     assert len({i.id for i in items}) == len(items)
     assert not any(i.followup for i in items)
@@ -101,8 +108,7 @@ def bbc_subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
     lines = (SETS / "bbc_dev.jsonl").read_text(encoding="utf-8").splitlines()[::5]
     subset = base / "subset.jsonl"
     subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    split = json.loads((SETS / "bbc_split.json").read_text(encoding="utf-8"))
-    files = set(split["dev"][:150])
+    files = set(_split()["dev"][:150])
     for line in lines:
         case = json.loads(line)
         files.update(case["sources"] + ([case["near"]] if case.get("near") else []))
