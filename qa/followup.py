@@ -49,8 +49,7 @@ def referent(previous: Answer, asked: str, labels: frozenset[str]) -> str | None
     named = [t for t in found if any(names_word(w, asked_words) for w in plain_words(t))]
     unnamed = [t for t in found if t not in named]
     first, second = (unnamed, named) if analyse(asked).primary & labels else (named, unnamed)
-    ordered = first + second
-    return ordered[0] if ordered else None
+    return (first + second)[0] if found else None
 
 
 def _context_words(asked: str) -> list[str]:
