@@ -203,8 +203,14 @@ class Engine:
         with self._lock:
             if self._reader is None:
                 lexical = self.store.lexical
+                cross_encoder = None
+                if self.settings.rerank:
+                    from qa.reader.rerank import CrossEncoder
+
+                    settings = self.settings
+                    cross_encoder = CrossEncoder(settings.cache_dir, settings.threads)
                 self._reader = Reader(
-                    Lexicon(lexical.idf, lexical.known), self.model, self.reader_mode
+                    Lexicon(lexical.idf, lexical.known), self.model, self.reader_mode, cross_encoder
                 )
             return self._reader
 

@@ -139,12 +139,8 @@ def cached_model(model_bytes: bytes, cache_dir: Path) -> Path | None:
     the rewrite does not give the pinned bytes; each says why in a logged warning.
     """
     path = cache_dir / CONVERTED_NAME
-    try:
-        with path.open("rb") as cached:  # streamed: 24 MB not read into memory to be hashed
-            if hashlib.file_digest(cached, "sha256").hexdigest() == CONVERTED_SHA256:
-                return path
-    except OSError:
-        pass
+    if is_cached(path, CONVERTED_SHA256):
+        return path
     try:
         converted = convert(model_bytes)
     except (ImportError, ConversionError) as exc:
@@ -158,16 +154,32 @@ def cached_model(model_bytes: bytes, cache_dir: Path) -> Path | None:
             CONVERTED_SHA256,
         )
         return None
+    if (problem := write_atomically(path, converted)) is not None:
+        log.warning("embedder runs its float path (more memory): %s", problem)
+        return None
+    return path
+
+
+def is_cached(path: Path, sha256: str) -> bool:
+    """Whether `path` exists with this sha256 (streamed: a model is not read into memory)."""
+    try:
+        with path.open("rb") as cached:
+            return hashlib.file_digest(cached, "sha256").hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def write_atomically(path: Path, data: bytes) -> str | None:
+    """Write `data` to `path` atomically (readers see the old file or the new); None or why not."""
     temporary: str | None = None
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".", suffix=".part")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
         with os.fdopen(handle, "wb") as out:
-            out.write(converted)
-        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new
+            out.write(data)
+        os.replace(temporary, path)
     except OSError as exc:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-        log.warning("embedder runs its float path (more memory): cannot write %s (%s)", path, exc)
-        return None
-    return path
+        return f"cannot write {path} ({exc})"
+    return None

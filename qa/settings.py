@@ -49,6 +49,17 @@ def _env_int(name: str, default: int) -> int:
         raise UserError(f"{name} must be an integer, got {value!r}") from None
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise UserError(f"{name} must be on or off, got {value!r}")
+
+
 def _env_positive(name: str, unit: str) -> float | None:
     """A positive number (decimals allowed) from the environment, None if unset."""
     value = os.environ.get(name)
@@ -93,6 +104,7 @@ class Settings:
     llm: str | None = None  # a generative answerer's spec (qa.generative.spec), None: extractive
     llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or shown
     llm_timeout: float = DEFAULT_LLM_TIMEOUT  # seconds for one generative answer
+    rerank: bool = True  # the cross-encoder rescores the ranker's best few (qa.reader.rerank)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +127,7 @@ class Settings:
             llm=os.environ.get("QA_LLM") or None,
             llm_api_key=os.environ.get("QA_LLM_API_KEY") or None,
             llm_timeout=_env_seconds("QA_LLM_TIMEOUT", base.llm_timeout),
+            rerank=_env_switch("QA_RERANK", base.rerank),
         )
 
     @classmethod

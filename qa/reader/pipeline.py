@@ -1,5 +1,5 @@
 """The reader, top-down: question analysis → candidates → features → rank → answerability →
-answer. Each stage is its own module; this one only chains them."""
+rerank → answer. Each stage is its own module; this one only chains them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from qa.reader.candidates import Candidate, candidates
 from qa.reader.features import FEATURES, Lexicon, featurize, unknown_share
 from qa.reader.model import ReaderModel, shipped_model
 from qa.reader.question import Question, analyse
+from qa.reader.rerank import CrossEncoder
 from qa.retrieval import Hit
 from qa.text import terms
 from qa.types import Answer
@@ -41,8 +42,10 @@ MODES = (
     "no-answer-types",
     "no-head-nouns",
     "no-clause-trim",
+    "no-cross-encoder",
 )
 _NEVER_REFUSE = ("always-answer", "bm25-sentence")
+_NOT_RERANKED = ("bm25-sentence", "no-cross-encoder")
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,22 @@ class Reader:
     """Picks the sentence that answers, or refuses; collaborators are injected."""
 
     def __init__(
-        self, lexicon: Lexicon, model: ReaderModel | None = None, mode: str = "reader"
+        self,
+        lexicon: Lexicon,
+        model: ReaderModel | None = None,
+        mode: str = "reader",
+        cross_encoder: CrossEncoder | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown reader mode {mode!r}")
         self.lexicon = lexicon
         self.model = model or shipped_model()
         self.mode = mode
+        self.cross_encoder = None if mode in _NOT_RERANKED else cross_encoder
 
     def rank(self, question: str, hits: list[Hit], prefer: frozenset[str] = frozenset()) -> Reading:
-        """Candidates of `hits` ranked by the trained ranker, with P(answerable)."""
+        """Candidates of `hits` ranked by the trained ranker (its top few then reranked by the
+        cross-encoder), with P(answerable) from the ranker's order."""
         q = self._analysed(question)
         cands = candidates(hits)
         rows = featurize(q, cands, self.lexicon, prefer)
@@ -83,7 +92,11 @@ class Reader:
         scores, rows = scores[order], rows[order]
         features = answerability_row(q, scores, rows, self.lexicon, cands[order[0]])[None, :]
         answerable = float(self.model.answerability.probability(features)[0])
-        return Reading(q, [cands[i] for i in order], scores, rows, answerable)
+        ranked = [cands[i] for i in order]
+        if self.cross_encoder is not None:
+            better = self.cross_encoder.rerank(question, [c.text for c in ranked], scores)
+            ranked, scores, rows = [ranked[i] for i in better], scores[better], rows[better]
+        return Reading(q, ranked, scores, rows, answerable)
 
     def _analysed(self, question: str) -> Question:
         q = analyse(question)

@@ -33,6 +33,7 @@ CONFIGS: list[tuple[str, str, str]] = [
     ("ablation: no answer-type rules", "hybrid", "no-answer-types"),
     ("ablation: no head-noun types", "hybrid", "no-head-nouns"),
     ("ablation: no clause trim", "hybrid", "no-clause-trim"),
+    ("ablation: no cross-encoder", "hybrid", "no-cross-encoder"),
 ]
 
 

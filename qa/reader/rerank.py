@@ -1,0 +1,89 @@
+"""Stage 4b, rerank: a cross-encoder rescores the ranker's best few candidates.
+
+Takes the question and the ranker's ordered candidate texts with their logits; gives the new
+order: over the top `top`, cross-encoder score + ranker_weight × logit, the rest unchanged.
+The cross-encoder reads question and sentence as one pair (the shipped MiniLM fine-tuned on
+bbc_train + bbc_train_extra, see qa.cross_encoder_model); ~20 ms per pair on two cores.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from qa.cross_encoder_model import CONFIG_PATH, CrossEncoderFile, patched, read_file
+from qa.memory import release_free_memory
+from qa.model_files import MODEL_SHA256, check_sha256, load_tokenizer, model_files
+
+log = logging.getLogger(__name__)
+
+
+def _model(deltas: CrossEncoderFile, cache_dir: Path | None) -> str | bytes:
+    """The cross-encoder's int8 model: its cached file, else its bytes (built, then cached)."""
+    from qa.int8_model import ConversionError, convert, is_cached, write_atomically
+
+    path = None if cache_dir is None else cache_dir / f"cross-encoder-{deltas.fingerprint}.onnx"
+    if path is not None and is_cached(path, deltas.converted_sha256):
+        return str(path)
+    shipped = check_sha256(model_files()[0], MODEL_SHA256)
+    tuned = patched(shipped, deltas)
+    try:
+        built = convert(tuned)
+    except ConversionError as exc:  # the float path: same scores, more memory
+        log.warning("cross-encoder runs its float path (more memory): %s", exc)
+        return tuned
+    if path is not None and (problem := write_atomically(path, built)) is not None:
+        log.warning("cross-encoder model not cached: %s", problem)
+    return built
+
+
+class CrossEncoder:
+    """Scores (question, sentence) pairs; `rerank` re-orders a ranking's top few."""
+
+    def __init__(
+        self, cache_dir: Path | None = None, threads: int = 2, config: Path = CONFIG_PATH
+    ) -> None:
+        import onnxruntime as ort
+
+        self.file = read_file(config)
+        model = _model(self.file, cache_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.enable_mem_pattern = False  # pair widths vary call to call
+        self._session = ort.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        release_free_memory()
+        self._tokenizer = load_tokenizer()
+        self._tokenizer.enable_truncation(max_length=self.file.max_tokens)
+
+    def scores(self, question: str, texts: list[str]) -> np.ndarray:
+        """One score per text: how well it answers `question` (a logit, higher is better)."""
+        if not texts:
+            return np.zeros(0)
+        encodings = self._tokenizer.encode_batch([(question, text) for text in texts])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask, types = np.zeros_like(ids), np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+            types[row, : len(e.ids)] = e.type_ids
+        hidden = self._session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+        )[0]
+        return np.asarray(hidden[:, 0] @ self.file.head_weight + self.file.head_bias)
+
+    def rerank(self, question: str, texts: list[str], logits: np.ndarray) -> list[int]:
+        """The new order of `texts` (ranked, best first, with their ranker `logits`)."""
+        top = min(self.file.top, len(texts))
+        if top < 2:
+            return list(range(len(texts)))
+        combined = self.scores(question, texts[:top]) + self.file.ranker_weight * logits[:top]
+        best = np.argsort(-combined, kind="stable")
+        return [int(i) for i in best] + list(range(top, len(texts)))

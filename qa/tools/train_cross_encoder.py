@@ -1,0 +1,235 @@
+"""Fine-tune the shipped MiniLM as a cross-encoder and write `qa/data/cross_encoder.{json,bin}`.
+
+A dev tool that needs PyTorch, which no project extra installs (the CPU wheel:
+`pip install torch --index-url https://download.pytorch.org/whl/cpu`). Deterministic on one
+machine: fixed seeds, two threads, no dropout. One epoch over bbc_train + bbc_train_extra
+(single-turn questions whose positive is among the shipped ranker's top 8) takes ~16 minutes
+on two cores.
+
+    python -m qa.tools.train_cross_encoder              # train, then write the files
+    python -m qa.tools.train_cross_encoder --checkpoint ce.pt   # write them from a saved state
+
+Training: the shipped weights dequantized into a small PyTorch BERT (same last hidden state as
+onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over the top 8 per question,
+AdamW 3e-5 with 50 warm-up steps and linear decay, 4 questions per step. Export: each weight's
+change as a rank-32 product (lossless on bbc_dev top-1), biases and layer norms as new values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.cross_encoder_model import CONFIG_PATH, base_weights, blob_of, patched, read_file
+from qa.int8_model import convert
+from qa.model_files import load_tokenizer, model_files
+
+RANK = 32
+TOP_TRAIN = 8  # candidates per question in the listwise loss
+TOP_RERANK = 5  # shipped: how many of the ranker's best are rescored
+RANKER_WEIGHT = 0.25  # shipped: score = cross-encoder + this × ranker logit (chosen on bbc_dev)
+MAX_TOKENS = 128
+LEARNING_RATE = 3e-5
+QUESTIONS_PER_STEP = 4
+WARMUP_STEPS = 50
+
+
+def _torch_bert(torch: Any, weights: dict[str, np.ndarray]) -> Any:
+    """A 6-layer BERT over `weights` with a linear head on [CLS] (the only random init)."""
+    nn, functional = torch.nn, torch.nn.functional
+    heads, width = 12, 384
+
+    class Bert(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.p = nn.ParameterDict(
+                {k.replace(".", "_"): nn.Parameter(torch.tensor(v)) for k, v in weights.items()}
+            )
+            self.head = nn.Linear(width, 1)
+
+        def g(self, name: str) -> Any:
+            return self.p[name.replace(".", "_")]
+
+        def norm(self, x: Any, name: str) -> Any:
+            w, b = self.g(name + ".weight"), self.g(name + ".bias")
+            return functional.layer_norm(x, (width,), w, b, 1e-12)
+
+        def lin(self, x: Any, name: str) -> Any:
+            return x @ self.g(name + ".weight") + self.g(name + ".bias")
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            rows, length = ids.shape
+            x = (
+                self.g("embeddings.word_embeddings.weight")[ids]
+                + self.g("embeddings.token_type_embeddings.weight")[types]
+                + self.g("embeddings.position_embeddings.weight")[:length][None]
+            )
+            x = self.norm(x, "embeddings.LayerNorm")
+            bias = (1.0 - mask[:, None, None, :].float()) * -1e9
+            for layer in range(6):
+                p = f"encoder.layer.{layer}."
+                q, k, v = (
+                    self.lin(x, p + f"attention.self.{n}")
+                    .view(rows, length, heads, width // heads)
+                    .transpose(1, 2)
+                    for n in ("query", "key", "value")
+                )
+                scores = q @ k.transpose(-1, -2) / math.sqrt(width // heads) + bias
+                a = torch.softmax(scores, -1) @ v
+                a = a.transpose(1, 2).reshape(rows, length, width)
+                x = self.norm(
+                    self.lin(a, p + "attention.output.dense") + x, p + "attention.output.LayerNorm"
+                )
+                h = functional.gelu(self.lin(x, p + "intermediate.dense"))
+                x = self.norm(self.lin(h, p + "output.dense") + x, p + "output.LayerNorm")
+            return self.head(x[:, 0]).squeeze(-1)
+
+    return Bert()
+
+
+def _pairs(torch: Any, tokenizer: Any, question: str, texts: list[str]) -> tuple[Any, Any, Any]:
+    encodings = tokenizer.encode_batch([(question, t) for t in texts])
+    width = max(len(e.ids) for e in encodings)
+    ids = torch.zeros(len(encodings), width, dtype=torch.long)
+    mask, types = torch.zeros_like(ids), torch.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n] = torch.tensor(e.ids)
+        mask[row, :n] = 1
+        types[row, :n] = torch.tensor(e.type_ids)
+    return ids, mask, types
+
+
+def training_lists() -> list[tuple[str, list[str], list[float]]]:
+    """(question, the shipped ranker's top 8 texts, their labels) for each training question."""
+    from qa.engine import Engine
+    from qa.reader.model import shipped_model
+    from qa.settings import Settings
+    from qa.tools.evaluation import SETS_DIR, load_set
+    from qa.tools.training import read_examples
+
+    engine = Engine(Settings.bbc())
+    engine.ensure_ingested()
+    ranker = shipped_model().ranker
+    out = []
+    for name in ("bbc_train.jsonl", "bbc_train_extra.jsonl"):
+        items = [i for i in load_set(SETS_DIR / name) if not i.followup]
+        for example in read_examples(engine, items, print):
+            if not example.item.answerable or not len(example.cands):
+                continue
+            top = np.argsort(-ranker.logit(example.rows), kind="stable")[:TOP_TRAIN]
+            labels = [float(example.labels[i]) for i in top]
+            if any(labels):
+                texts = [example.cands[i].text for i in top]
+                out.append((example.item.question, texts, labels))
+    return out
+
+
+def train(torch: Any, weights: dict[str, np.ndarray], tokenizer: Any) -> Any:
+    """One epoch of listwise fine-tuning; returns the model."""
+    lists = training_lists()
+    torch.manual_seed(0)
+    random.seed(0)
+    model = _torch_bert(torch, weights)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    total = len(lists) // QUESTIONS_PER_STEP
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda s: min(1.0, (s + 1) / WARMUP_STEPS) * max(0.0, 1 - s / max(1, total)),
+    )
+    order = list(range(len(lists)))
+    random.shuffle(order)
+    print(f"training on {len(lists)} questions, {total} steps", flush=True)
+    started = time.time()
+    model.train()
+    for step, first in enumerate(range(0, len(order), QUESTIONS_PER_STEP), 1):
+        loss = 0.0
+        for i in order[first : first + QUESTIONS_PER_STEP]:
+            question, texts, labels = lists[i]
+            scores = model(*_pairs(torch, tokenizer, question, texts))
+            target = torch.tensor(labels)
+            target = target / target.sum()
+            loss = loss - (target * torch.log_softmax(scores, -1)).sum() / QUESTIONS_PER_STEP
+        optimiser.zero_grad()
+        loss.backward()  # type: ignore[attr-defined]
+        optimiser.step()
+        schedule.step()
+        if step % 50 == 0:
+            print(f"step {step}/{total} loss {float(loss):.3f} {time.time() - started:.0f}s")
+    return model
+
+
+def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) -> str:
+    """Write the deltas of `state` (a trained model's state dict) and the config; its sha256."""
+    import torch
+
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in state.items():
+        if not key.startswith("p.") or "embeddings" in key:
+            continue  # the shipped embeddings are kept (lossless on bbc_dev)
+        name = next(n for n in weights if n.replace(".", "_") == key[2:])
+        tuned = value.detach().double()
+        if tuned.ndim == 2:
+            u, s, vh = torch.linalg.svd(tuned - torch.tensor(weights[name]).double(), False)
+            arrays[name + ".u"] = (u[:, :RANK] * s[:RANK]).numpy()
+            arrays[name + ".v"] = vh[:RANK].numpy()
+        else:
+            arrays[name] = tuned.numpy()
+    blob, layout = blob_of(arrays)
+    blob_path = path.with_suffix(".bin")
+    blob_path.write_bytes(blob)
+    digest = hashlib.sha256(blob).hexdigest()
+    config = {
+        "note": "written by `python -m qa.tools.train_cross_encoder` (see its docstring)",
+        "blob": blob_path.name,
+        "sha256": digest,
+        "top": TOP_RERANK,
+        "ranker_weight": RANKER_WEIGHT,
+        "max_tokens": MAX_TOKENS,
+        "rank": RANK,
+        "head_weight": [round(float(v), 7) for v in state["head.weight"].reshape(-1)],
+        "head_bias": round(float(state["head.bias"].reshape(-1)[0]), 7),
+        "arrays": layout,
+    }
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    built = convert(patched(model_files()[0].read_bytes(), read_file(path)))
+    config["converted_sha256"] = hashlib.sha256(built).hexdigest()
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    return digest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, help="export this saved state dict")
+    parser.add_argument("--save", type=Path, help="also save the trained state dict here")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("this dev tool needs PyTorch (see its docstring)", file=sys.stderr)
+        return 2
+    torch.set_num_threads(2)
+    weights = base_weights(model_files()[0].read_bytes())
+    if args.checkpoint:
+        state = torch.load(args.checkpoint)
+    else:
+        tokenizer = load_tokenizer()  # as the reranker reads pairs: unpadded, truncated
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        state = train(torch, weights, tokenizer).state_dict()
+        if args.save:
+            torch.save(state, args.save)
+    print("wrote", CONFIG_PATH.name, "sha256", export(state, weights, CONFIG_PATH))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

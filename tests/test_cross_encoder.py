@@ -1,0 +1,125 @@
+"""The cross-encoder: hash-checked deltas, a reproducible int8 model, a cache, and a rerank that
+moves the answering sentence above its topic neighbour."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import UserError
+from qa.cross_encoder_model import CONFIG_PATH, base_weights, patched, read_file
+from qa.int8_model import convert
+from qa.model_files import model_files
+from qa.reader.rerank import CrossEncoder
+from qa.settings import Settings
+
+QUESTION = "Who is the chief executive of the carmaker?"
+ANSWER = "The carmaker's chief executive, Anna Berg, said sales would recover next year."
+NEIGHBOUR = "Shares in the carmaker fell 4% after it warned that costs would cut profits."
+OTHER = "The match ended 2-1 after a late goal from the substitute striker."
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> CrossEncoder:
+    return CrossEncoder(tmp_path_factory.mktemp("cache"))
+
+
+def _copy_files(tmp_path: Path) -> Path:
+    config = tmp_path / CONFIG_PATH.name
+    shutil.copyfile(CONFIG_PATH, config)
+    shutil.copyfile(CONFIG_PATH.with_suffix(".bin"), config.with_suffix(".bin"))
+    return config
+
+
+def test_altered_weights_are_one_clear_error(tmp_path: Path) -> None:
+    config = _copy_files(tmp_path)
+    assert read_file(config).sha256 == read_file().sha256
+    blob = bytearray(config.with_suffix(".bin").read_bytes())
+    blob[100] ^= 0xFF
+    config.with_suffix(".bin").write_bytes(bytes(blob))
+    with pytest.raises(UserError) as error:
+        read_file(config)
+    message = str(error.value)
+    assert "sha256" in message and "cross_encoder.bin" in message and "\n" not in message
+
+
+def test_missing_weights_are_one_clear_error(tmp_path: Path) -> None:
+    config = _copy_files(tmp_path)
+    config.with_suffix(".bin").unlink()
+    with pytest.raises(UserError, match="cross-encoder file unreadable") as error:
+        read_file(config)
+    assert "\n" not in str(error.value)
+
+
+def test_deltas_are_applied_and_the_model_is_reproducible() -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    shipped = model_files()[0].read_bytes()
+    deltas = read_file()
+    tuned_bytes = patched(shipped, deltas)
+    base, tuned = base_weights(shipped), base_weights(tuned_bytes)
+    name = "encoder.layer.3.attention.self.query"
+    # The bias is replaced; the int8 weights are kept and the change rides beside each as u · v.
+    np.testing.assert_array_equal(tuned[name + ".bias"], deltas.arrays[name + ".bias"])
+    assert not np.allclose(tuned[name + ".bias"], base[name + ".bias"], atol=1e-4)
+    graph = onnx.load_from_string(tuned_bytes).graph
+    side = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    shipped_graph = onnx.load_from_string(shipped).graph
+    int8 = [i for i in shipped_graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert len(int8) == 38  # 36 weights and 2 embedding tables
+    for init in int8:
+        np.testing.assert_array_equal(side[init.name], numpy_helper.to_array(init))
+    for part in ("u", "v"):
+        np.testing.assert_array_equal(
+            side[f"{name}.weight.{part}"], deltas.arrays[f"{name}.weight.{part}"]
+        )
+    branches = [n for n in graph.node if n.op_type == "MatMul" and n.input[1].endswith(".weight.u")]
+    assert len(branches) == 36
+    built = convert(tuned_bytes)
+    assert hashlib.sha256(built).hexdigest() == deltas.converted_sha256
+
+
+def test_cache_holds_the_pinned_model(tmp_path: Path, cross_encoder: CrossEncoder) -> None:
+    first = CrossEncoder(tmp_path)
+    cached = tmp_path / f"cross-encoder-{read_file().fingerprint}.onnx"
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == read_file().converted_sha256
+    cached.write_bytes(b"not a model")  # a damaged cache is rebuilt, not run
+    second = CrossEncoder(tmp_path)
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == read_file().converted_sha256
+    texts = [ANSWER, NEIGHBOUR]
+    np.testing.assert_allclose(first.scores(QUESTION, texts), second.scores(QUESTION, texts))
+    np.testing.assert_allclose(
+        first.scores(QUESTION, texts), cross_encoder.scores(QUESTION, texts), atol=1e-4
+    )
+
+
+def test_answering_sentence_outscores_its_topic_neighbour(cross_encoder: CrossEncoder) -> None:
+    answer, neighbour, other = cross_encoder.scores(QUESTION, [ANSWER, NEIGHBOUR, OTHER])
+    assert answer > neighbour > other
+    # Batched or alone, a pair gets the same score (padding is masked).
+    alone = cross_encoder.scores(QUESTION, [NEIGHBOUR])[0]
+    assert alone == pytest.approx(neighbour, abs=1e-3)
+
+
+def test_rerank_reorders_only_the_top_few(cross_encoder: CrossEncoder) -> None:
+    top = cross_encoder.file.top
+    texts = [NEIGHBOUR, ANSWER] + [OTHER] * (top + 2)
+    logits = np.linspace(1.0, 0.0, len(texts))  # the ranker put the neighbour first
+    order = cross_encoder.rerank(QUESTION, texts, logits)
+    assert order[0] == 1 and sorted(order) == list(range(len(texts)))
+    assert order[top:] == list(range(top, len(texts)))
+    assert cross_encoder.rerank(QUESTION, [ANSWER], logits[:1]) == [0]
+
+
+def test_rerank_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().rerank is True
+    monkeypatch.setenv("QA_RERANK", "off")
+    assert Settings.from_env().rerank is False
+    monkeypatch.setenv("QA_RERANK", "sometimes")
+    with pytest.raises(UserError, match="QA_RERANK must be on or off"):
+        Settings.from_env()
