@@ -123,3 +123,17 @@ def test_rerank_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_RERANK", "sometimes")
     with pytest.raises(UserError, match="QA_RERANK must be on or off"):
         Settings.from_env()
+
+
+def test_unwritable_cache_still_reranks(
+    tmp_path: Path, cross_encoder: CrossEncoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with caplog.at_level("WARNING"):
+        uncached = CrossEncoder(blocked)
+    assert "cross-encoder model not cached" in caplog.text and str(blocked) in caplog.text
+    texts = [ANSWER, NEIGHBOUR]
+    np.testing.assert_allclose(
+        uncached.scores(QUESTION, texts), cross_encoder.scores(QUESTION, texts), atol=1e-4
+    )

@@ -8,6 +8,7 @@ bbc_train + bbc_train_extra, see qa.cross_encoder_model); ~20 ms per pair on two
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -34,7 +35,14 @@ def _model(deltas: CrossEncoderFile, cache_dir: Path | None) -> str | bytes:
     except ConversionError as exc:  # the float path: same scores, more memory
         log.warning("cross-encoder runs its float path (more memory): %s", exc)
         return tuned
-    if path is not None and (problem := write_atomically(path, built)) is not None:
+    if (actual := hashlib.sha256(built).hexdigest()) != deltas.converted_sha256:
+        log.warning(
+            "cross-encoder model not cached: it has sha256 %s, expected %s (is onnx the version "
+            "pyproject pins?)",
+            actual,
+            deltas.converted_sha256,
+        )
+    elif path is not None and (problem := write_atomically(path, built)) is not None:
         log.warning("cross-encoder model not cached: %s", problem)
     return built
 
