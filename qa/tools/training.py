@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +138,12 @@ def train(
     answerability = fit_answerability(examples, lexicon, ranker)
     log("ranker and answerability fitted; calibrating refusal on the dev set")
     dev = load_set(dev_set)
+    # Calibrated on the ranker's own answers: the cross-encoder never decides refusal, and
+    # without it the shipped file stays reproducible whatever the cross-encoder's weights.
     scoring = Engine(
-        settings, reader_mode="always-answer", model=ReaderModel(ranker, answerability, 0.0, {})
+        replace(settings, rerank=False),
+        reader_mode="always-answer",
+        model=ReaderModel(ranker, answerability, 0.0, {}),
     )
     scoring._store, scoring._embedder = engine.store, engine.embedder
     confidences = []
