@@ -94,27 +94,20 @@ def _graph_weights(model: Any) -> dict[str, tuple[str, str, Any]]:
 
     A weight is named after the bias that the Add right after its MatMul adds.
     """
-    from onnx import TensorProto
+    from qa.int8_model import dequantizer
 
     graph = model.graph
-    initializers = {init.name: init for init in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
+    initializers = {init.name for init in graph.initializer}
+    dequantized = dequantizer(graph)
     consumers: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     found: dict[str, tuple[str, str, Any]] = {}
     for node in graph.node:
-        mul = producer.get(node.input[1]) if node.op_type == "MatMul" else None
-        if mul is None or mul.op_type != "Mul":
+        if node.op_type != "MatMul" or not (pair := dequantized(node.input[1])):
             continue
-        cast = next((producer[x] for x in mul.input if x in producer), None)
-        scale = next((x for x in mul.input if x in initializers), None)
-        if cast is None or scale is None or cast.op_type != "Cast":
-            continue
-        weight = cast.input[0]
-        if initializers.get(weight) is None or initializers[weight].data_type != TensorProto.INT8:
-            continue
+        weight, scale = pair
         adds = [n for n in consumers.get(node.output[0], []) if n.op_type == "Add"]
         bias = next((x for n in adds for x in n.input if x in initializers), None)
         if bias is None or not bias.endswith(".bias"):

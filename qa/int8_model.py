@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def convert(model_bytes: bytes) -> bytes:
-    """The rewritten model (see the module docstring), serialized."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def dequantizer(graph: Any) -> Callable[[str], tuple[str, str] | None]:
+    """For `graph`: (int8 initializer, scale initializer) if a value is Mul(Cast(int8), scale)."""
+    from onnx import TensorProto
 
-    model = onnx.load_from_string(model_bytes)
-    graph = model.graph
     initializers = {init.name: init for init in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
 
     def dequantized(name: str) -> tuple[str, str] | None:
-        """(int8 initializer, scale initializer) if `name` is Mul(Cast(int8), scale)."""
         mul = producer.get(name)
         if mul is None or mul.op_type != "Mul":
             return None
@@ -60,6 +57,19 @@ def convert(model_bytes: bytes) -> bytes:
         if weight not in initializers or initializers[weight].data_type != TensorProto.INT8:
             return None
         return weight, scales[0]
+
+    return dequantized
+
+
+def convert(model_bytes: bytes) -> bytes:
+    """The rewritten model (see the module docstring), serialized."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    initializers = {init.name: init for init in graph.initializer}
+    dequantized = dequantizer(graph)
 
     replacements: dict[int, list[Any]] = {}
     added: list[Any] = []
