@@ -104,7 +104,7 @@ class Settings:
     llm: str | None = None  # a generative answerer's spec (qa.generative.spec), None: extractive
     llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or shown
     llm_timeout: float = DEFAULT_LLM_TIMEOUT  # seconds for one generative answer
-    rerank: bool = True  # the cross-encoder rescores the ranker's best few (qa.reader.rerank)
+    rerank: bool = False  # on: the cross-encoder rescores the ranker's best few (qa.reader.rerank)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -117,6 +117,8 @@ def test_rerank_reorders_only_the_top_few(cross_encoder: CrossEncoder) -> None:
 
 
 def test_rerank_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().rerank is False  # opt-in: see README (speed, year questions)
+    monkeypatch.setenv("QA_RERANK", "on")
     assert Settings.from_env().rerank is True
     monkeypatch.setenv("QA_RERANK", "off")
     assert Settings.from_env().rerank is False

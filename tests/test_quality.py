@@ -20,11 +20,11 @@ from qa.settings import Settings
 from qa.tools.evaluation import contains_alias, evaluate, load_set
 
 # Pinned after the last `newsqa train`; they move only when the reader or the model does.
-SEED_DEV_ACCURACY = (0.7632, 0.8209)
+SEED_DEV_ACCURACY = (0.7632, 0.8507)
 SEED_DEV_REFUSAL = (0.4286, 0.1184)
 SEED_DEV_FOLLOWUP = 0.7857
 BBC_SUBSET_QUESTIONS = 47
-BBC_SUBSET_ACCURACY = (0.875, 0.8974)
+BBC_SUBSET_ACCURACY = (0.8, 0.8205)
 BBC_SUBSET_REFUSAL = (0.0, 0.025)
 BBC_SUBSET_BASELINE = 0.775
 SETS = Path(__file__).parent / "data" / "sets"
