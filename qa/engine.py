@@ -207,8 +207,7 @@ class Engine:
                 if self.settings.rerank:
                     from qa.reader.rerank import CrossEncoder
 
-                    settings = self.settings
-                    cross_encoder = CrossEncoder(settings.cache_dir, settings.threads)
+                    cross_encoder = CrossEncoder(self.settings.cache_dir, self.settings.threads)
                 self._reader = Reader(
                     Lexicon(lexical.idf, lexical.known), self.model, self.reader_mode, cross_encoder
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,21 @@ def _model(deltas: CrossEncoderFile, cache_dir: Path | None) -> str | bytes:
     return built
 
 
+def pair_inputs(
+    tokenizer: Any, question: str, texts: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token ids, attention mask and segment ids of (question, text) pairs, zero-padded."""
+    encodings = tokenizer.encode_batch([(question, text) for text in texts])
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(texts), width), dtype=np.int64)
+    mask, types = np.zeros_like(ids), np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+        types[row, : len(e.ids)] = e.type_ids
+    return ids, mask, types
+
+
 class CrossEncoder:
     """Scores (question, sentence) pairs; `rerank` re-orders a ranking's top few."""
 
@@ -73,14 +89,7 @@ class CrossEncoder:
         """One score per text: how well it answers `question` (a logit, higher is better)."""
         if not texts:
             return np.zeros(0)
-        encodings = self._tokenizer.encode_batch([(question, text) for text in texts])
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask, types = np.zeros_like(ids), np.zeros_like(ids)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
-            types[row, : len(e.ids)] = e.type_ids
+        ids, mask, types = pair_inputs(self._tokenizer, question, texts)
         hidden = self._session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},

@@ -32,6 +32,7 @@ import numpy as np
 from qa.cross_encoder_model import CONFIG_PATH, base_weights, blob_of, patched, read_file
 from qa.int8_model import convert
 from qa.model_files import load_tokenizer, model_files
+from qa.reader.rerank import pair_inputs
 
 RANK = 32
 TOP_TRAIN = 8  # candidates per question in the listwise loss
@@ -97,16 +98,8 @@ def _torch_bert(torch: Any, weights: dict[str, np.ndarray]) -> Any:
 
 
 def _pairs(torch: Any, tokenizer: Any, question: str, texts: list[str]) -> tuple[Any, Any, Any]:
-    encodings = tokenizer.encode_batch([(question, t) for t in texts])
-    width = max(len(e.ids) for e in encodings)
-    ids = torch.zeros(len(encodings), width, dtype=torch.long)
-    mask, types = torch.zeros_like(ids), torch.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n] = torch.tensor(e.ids)
-        mask[row, :n] = 1
-        types[row, :n] = torch.tensor(e.type_ids)
-    return ids, mask, types
+    """The reranker's own pair inputs, as torch tensors."""
+    return tuple(torch.from_numpy(a) for a in pair_inputs(tokenizer, question, texts))
 
 
 def training_lists() -> list[tuple[str, list[str], list[float]]]:
