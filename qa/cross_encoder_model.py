@@ -39,6 +39,8 @@ class CrossEncoderFile:
     max_tokens: int  # (question, sentence) pairs are truncated to this many tokens
     sha256: str  # of the blob
     converted_sha256: str  # of the model qa.int8_model's rewrite makes of the patched one
+    null_logit: float | None = None  # the learnt score of "none of these answers", if trained
+    refusal_threshold: float | None = None  # refuse below this P(answerable) (calibrated)
 
     @property
     def fingerprint(self) -> str:
@@ -73,7 +75,13 @@ def read_file(config_path: Path = CONFIG_PATH) -> CrossEncoderFile:
         int(config["max_tokens"]),
         actual,
         str(config.get("converted_sha256", "")),
+        _optional_float(config.get("null_logit")),
+        _optional_float(config.get("refusal_threshold")),
     )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def blob_of(arrays: dict[str, np.ndarray]) -> tuple[bytes, list[tuple[str, list[int], int]]]:

@@ -100,7 +100,7 @@ def test_cache_holds_the_pinned_model(tmp_path: Path, cross_encoder: CrossEncode
 
 def test_answering_sentence_outscores_its_topic_neighbour(cross_encoder: CrossEncoder) -> None:
     answer, neighbour, other = cross_encoder.scores(QUESTION, [ANSWER, NEIGHBOUR, OTHER])
-    assert answer > neighbour > other
+    assert answer > max(neighbour, other) + 2.0
     # Batched or alone, a pair gets the same score (padding is masked).
     alone = cross_encoder.scores(QUESTION, [NEIGHBOUR])[0]
     assert alone == pytest.approx(neighbour, abs=1e-3)
@@ -110,10 +110,23 @@ def test_rerank_reorders_only_the_top_few(cross_encoder: CrossEncoder) -> None:
     top = cross_encoder.file.top
     texts = [NEIGHBOUR, ANSWER] + [OTHER] * (top + 2)
     logits = np.linspace(1.0, 0.0, len(texts))  # the ranker put the neighbour first
-    order = cross_encoder.rerank(QUESTION, texts, logits)
+    order = cross_encoder.rerank(QUESTION, texts, logits).order
     assert order[0] == 1 and sorted(order) == list(range(len(texts)))
     assert order[top:] == list(range(top, len(texts)))
-    assert cross_encoder.rerank(QUESTION, [ANSWER], logits[:1]) == [0]
+    assert cross_encoder.rerank(QUESTION, [ANSWER], logits[:1]).order == [0]
+
+
+def test_null_score_tells_an_answering_sentence_from_none(cross_encoder: CrossEncoder) -> None:
+    """P(answerable) is above the refusal threshold when the answer is among the candidates,
+    below it when only its topic neighbour is."""
+    question = "How much profit did Nordwagen make in 2004?"
+    answer = "Nordwagen made a profit of $1.2bn in 2004, up from $900m a year earlier."
+    neighbour = "Shares in Nordwagen fell 4% after it warned that costs would cut profits."
+    with_answer = cross_encoder.rerank(question, [neighbour, answer], np.zeros(2)).answerable
+    without = cross_encoder.rerank(question, [neighbour, OTHER], np.zeros(2)).answerable
+    threshold = cross_encoder.file.refusal_threshold
+    assert with_answer is not None and without is not None and threshold is not None
+    assert without < threshold < with_answer
 
 
 def test_rerank_switch(monkeypatch: pytest.MonkeyPatch) -> None:

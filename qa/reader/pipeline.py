@@ -57,6 +57,7 @@ class Reading:
     scores: np.ndarray  # ranker logits, same order
     features: np.ndarray  # feature rows, same order
     answerable: float  # P(answerable)
+    threshold: float  # refuse below this P(answerable)
 
 
 class Reader:
@@ -78,12 +79,13 @@ class Reader:
 
     def rank(self, question: str, hits: list[Hit], prefer: frozenset[str] = frozenset()) -> Reading:
         """Candidates of `hits` ranked by the trained ranker (its top few then reranked by the
-        cross-encoder), with P(answerable) from the ranker's order."""
+        cross-encoder), with P(answerable) from the ranker's order, or from the cross-encoder's
+        null score when it has one."""
         q = self._analysed(question)
         cands = candidates(hits)
         rows = featurize(q, cands, self.lexicon, prefer)
         if not cands:
-            return Reading(q, [], np.zeros(0), rows, 0.0)
+            return Reading(q, [], np.zeros(0), rows, 0.0, self.model.threshold)
         if self.mode == "bm25-sentence":
             scores = rows[:, FEATURES.index("bm25")] - 1e-3 * rows[:, FEATURES.index("pair")]
         else:
@@ -92,11 +94,16 @@ class Reader:
         scores, rows = scores[order], rows[order]
         features = answerability_row(q, scores, rows, self.lexicon, cands[order[0]])[None, :]
         answerable = float(self.model.answerability.probability(features)[0])
+        threshold = self.model.threshold
         ranked = [cands[i] for i in order]
         if self.cross_encoder is not None:
-            better = self.cross_encoder.rerank(question, [c.text for c in ranked], scores)
+            reranked = self.cross_encoder.rerank(question, [c.text for c in ranked], scores)
+            better = reranked.order
             ranked, scores, rows = [ranked[i] for i in better], scores[better], rows[better]
-        return Reading(q, ranked, scores, rows, answerable)
+            if reranked.answerable is not None:  # the cross-encoder's null score decides refusal
+                answerable = reranked.answerable
+                threshold = self.cross_encoder.file.refusal_threshold or 0.0
+        return Reading(q, ranked, scores, rows, answerable, threshold)
 
     def _analysed(self, question: str) -> Question:
         q = analyse(question)
@@ -123,7 +130,7 @@ class Reader:
     def compose(self, question: str, query: str, reading: Reading) -> Answer:
         """The answer a finished reading gives: its top candidate, or a refusal."""
         shown_query = query if query != question else ""
-        refuse = self.mode not in _NEVER_REFUSE and reading.answerable < self.model.threshold
+        refuse = self.mode not in _NEVER_REFUSE and reading.answerable < reading.threshold
         if not reading.candidates or refuse:
             return refusal(question, shown_query, reading.answerable)
         return compose(

@@ -1,7 +1,9 @@
 """Stage 4b, rerank: a cross-encoder rescores the ranker's best few candidates.
 
 Takes the question and the ranker's ordered candidate texts with their logits; gives the new
-order: over the top `top`, cross-encoder score + ranker_weight × logit, the rest unchanged.
+order: over the top `top`, cross-encoder score + ranker_weight × logit, the rest unchanged; and,
+for a model trained with a null option, P(one of those candidates answers): the softmax share
+of the candidates against the learnt "none of these" score.
 The cross-encoder reads question and sentence as one pair (the shipped MiniLM fine-tuned on
 bbc_train + bbc_train_extra, see qa.cross_encoder_model); ~20 ms per pair on two cores.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,12 @@ def pair_inputs(
     return ids, mask, types
 
 
+@dataclass(frozen=True)
+class Reranked:
+    order: list[int]  # indices into the ranking, best first
+    answerable: float | None  # P(a rescored candidate answers); None without a null score
+
+
 class CrossEncoder:
     """Scores (question, sentence) pairs; `rerank` re-orders a ranking's top few."""
 
@@ -96,11 +105,21 @@ class CrossEncoder:
         )[0]
         return np.asarray(hidden[:, 0] @ self.file.head_weight + self.file.head_bias)
 
-    def rerank(self, question: str, texts: list[str], logits: np.ndarray) -> list[int]:
+    def rerank(self, question: str, texts: list[str], logits: np.ndarray) -> Reranked:
         """The new order of `texts` (ranked, best first, with their ranker `logits`)."""
         top = min(self.file.top, len(texts))
-        if top < 2:
-            return list(range(len(texts)))
-        combined = self.scores(question, texts[:top]) + self.file.ranker_weight * logits[:top]
-        best = np.argsort(-combined, kind="stable")
-        return [int(i) for i in best] + list(range(top, len(texts)))
+        if top < 1:
+            return Reranked([], None)
+        scores = self.scores(question, texts[:top])
+        best = np.argsort(-(scores + self.file.ranker_weight * logits[:top]), kind="stable")
+        return Reranked(
+            [int(i) for i in best] + list(range(top, len(texts))), self.answerable(scores)
+        )
+
+    def answerable(self, scores: np.ndarray) -> float | None:
+        """P(one of the scored candidates answers), from the model's null score if it has one."""
+        if self.file.null_logit is None or not len(scores):
+            return None
+        logits = np.concatenate([[self.file.null_logit], scores])
+        shares = np.exp(logits - logits.max())
+        return float(1.0 - shares[0] / shares.sum())

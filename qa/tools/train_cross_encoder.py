@@ -3,14 +3,16 @@
 A dev tool that needs PyTorch, which no project extra installs (the CPU wheel:
 `pip install torch --index-url https://download.pytorch.org/whl/cpu`). Deterministic on one
 machine: fixed seeds, two threads, no dropout. One epoch over bbc_train + bbc_train_extra
-(single-turn questions whose positive is among the shipped ranker's top 8) takes ~16 minutes
-on two cores.
+(single-turn questions: unanswerable ones, and answerable ones whose positive is among the
+shipped ranker's top 8) takes ~20 minutes on two cores; the refusal threshold on the
+cross-encoder's P(answerable) is then calibrated on bbc_dev like the reader's (`newsqa train`).
 
     python -m qa.tools.train_cross_encoder              # train, then write the files
     python -m qa.tools.train_cross_encoder --checkpoint ce.pt   # write them from a saved state
 
 Training: the shipped weights dequantized into a small PyTorch BERT (same last hidden state as
-onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over the top 8 per question,
+onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over a learnt null score and
+the top 8 per question (the target is the null score for an unanswerable question),
 AdamW 3e-5 with 50 warm-up steps and linear decay, 4 questions per step. Export: each weight's
 change as a rank-32 product (lossless on bbc_dev top-1), biases and layer norms as new values.
 """
@@ -45,7 +47,8 @@ WARMUP_STEPS = 50
 
 
 def _torch_bert(torch: Any, weights: dict[str, np.ndarray]) -> Any:
-    """A 6-layer BERT over `weights` with a linear head on [CLS] (the only random init)."""
+    """A 6-layer BERT over `weights` with a linear head on [CLS] (the only random init) and a
+    learnt null score."""
     nn, functional = torch.nn, torch.nn.functional
     heads, width = 12, 384
 
@@ -56,6 +59,7 @@ def _torch_bert(torch: Any, weights: dict[str, np.ndarray]) -> Any:
                 {k.replace(".", "_"): nn.Parameter(torch.tensor(v)) for k, v in weights.items()}
             )
             self.head = nn.Linear(width, 1)
+            self.null = nn.Parameter(torch.zeros(1))  # the score of "none of these answers"
 
         def g(self, name: str) -> Any:
             return self.p[name.replace(".", "_")]
@@ -103,7 +107,8 @@ def _pairs(torch: Any, tokenizer: Any, question: str, texts: list[str]) -> tuple
 
 
 def training_lists() -> list[tuple[str, list[str], list[float]]]:
-    """(question, the shipped ranker's top 8 texts, their labels) for each training question."""
+    """(question, the shipped ranker's top 8 texts, their labels) for each training question
+    whose positive is among them, and for each unanswerable one (all labels 0: the null score)."""
     from qa.engine import Engine
     from qa.reader.model import shipped_model
     from qa.settings import Settings
@@ -117,13 +122,15 @@ def training_lists() -> list[tuple[str, list[str], list[float]]]:
     for name in ("bbc_train.jsonl", "bbc_train_extra.jsonl"):
         items = [i for i in load_set(SETS_DIR / name) if not i.followup]
         for example in read_examples(engine, items, print):
-            if not example.item.answerable or not len(example.cands):
+            if not len(example.cands):
                 continue
             top = np.argsort(-ranker.logit(example.rows), kind="stable")[:TOP_TRAIN]
-            labels = [float(example.labels[i]) for i in top]
-            if any(labels):
-                texts = [example.cands[i].text for i in top]
-                out.append((example.item.question, texts, labels))
+            answerable = example.item.answerable
+            labels = [float(example.labels[i]) if answerable else 0.0 for i in top]
+            if answerable and not any(labels):
+                continue  # its answer may be there unlabelled: not a clean "none of these"
+            texts = [example.cands[i].text for i in top]
+            out.append((example.item.question, texts, labels))
     return out
 
 
@@ -148,8 +155,8 @@ def train(torch: Any, weights: dict[str, np.ndarray], tokenizer: Any) -> Any:
         loss = 0.0
         for i in order[first : first + QUESTIONS_PER_STEP]:
             question, texts, labels = lists[i]
-            scores = model(*_pairs(torch, tokenizer, question, texts))
-            target = torch.tensor(labels)
+            scores = torch.cat([model.null, model(*_pairs(torch, tokenizer, question, texts))])
+            target = torch.tensor([0.0 if any(labels) else 1.0, *labels])
             target = target / target.sum()
             loss = loss - (target * torch.log_softmax(scores, -1)).sum() / QUESTIONS_PER_STEP
         optimiser.zero_grad()
@@ -191,6 +198,7 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
         "rank": RANK,
         "head_weight": [round(float(v), 7) for v in state["head.weight"].reshape(-1)],
         "head_bias": round(float(state["head.bias"].reshape(-1)[0]), 7),
+        "null_logit": round(float(state["null"].reshape(-1)[0]), 7),
         "arrays": layout,
     }
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
@@ -198,6 +206,30 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
     config["converted_sha256"] = hashlib.sha256(built).hexdigest()
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     return digest
+
+
+def calibrate_refusal(path: Path) -> float:
+    """Calibrate the refusal threshold of the written cross-encoder on bbc_dev; write it."""
+    from dataclasses import replace
+
+    from qa.api import Chat
+    from qa.engine import Engine
+    from qa.settings import Settings
+    from qa.tools.evaluation import BBC_DEV, load_set
+    from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate
+
+    engine = Engine(replace(Settings.bbc(), rerank=True), reader_mode="always-answer")
+    confidences = []
+    for item in load_set(BBC_DEV):
+        chat = Chat(engine=engine)
+        for earlier in item.context:
+            chat.ask(earlier)
+        confidences.append((item.answerable, chat.ask(item.question).confidence))
+    threshold = calibrate(confidences, FALSE_REFUSAL_BUDGET)
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["refusal_threshold"] = round(threshold, 6)
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    return threshold
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.save:
             torch.save(state, args.save)
     print("wrote", CONFIG_PATH.name, "sha256", export(state, weights, CONFIG_PATH))
+    print("refusal threshold", calibrate_refusal(CONFIG_PATH))
     return 0
 
 
