@@ -267,6 +267,8 @@ def evaluate(
     configs: list[tuple[str, str, str, str | None]] = [(*c, None) for c in CONFIGS]
     if not ablations:
         configs = configs[:1]
+    elif not settings.rerank:  # without the cross-encoder that row is the reader's own
+        configs = [c for c in configs if c[2] != "no-cross-encoder"]
     if llm:
         from qa.generative.spec import parse_spec
 
