@@ -138,8 +138,8 @@ def train(
     answerability = fit_answerability(examples, lexicon, ranker)
     log("ranker and answerability fitted; calibrating refusal on the dev set")
     dev = load_set(dev_set)
-    # Calibrated on the ranker's own answers: the cross-encoder never decides refusal, and
-    # without it the shipped file stays reproducible whatever the cross-encoder's weights.
+    # Calibrated on the ranker's own answers: with the cross-encoder on, its own calibrated
+    # threshold decides refusal, and without it this file stays reproducible whatever its weights.
     scoring = Engine(
         replace(settings, rerank=False),
         reader_mode="always-answer",
