@@ -212,20 +212,13 @@ def calibrate_refusal(path: Path) -> float:
     """Calibrate the refusal threshold of the written cross-encoder on bbc_dev; write it."""
     from dataclasses import replace
 
-    from qa.api import Chat
     from qa.engine import Engine
     from qa.settings import Settings
     from qa.tools.evaluation import BBC_DEV, load_set
-    from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate
+    from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate, dev_confidences
 
     engine = Engine(replace(Settings.bbc(), rerank=True), reader_mode="always-answer")
-    confidences = []
-    for item in load_set(BBC_DEV):
-        chat = Chat(engine=engine)
-        for earlier in item.context:
-            chat.ask(earlier)
-        confidences.append((item.answerable, chat.ask(item.question).confidence))
-    threshold = calibrate(confidences, FALSE_REFUSAL_BUDGET)
+    threshold = calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
     config = json.loads(path.read_text(encoding="utf-8"))
     config["refusal_threshold"] = round(threshold, 6)
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")

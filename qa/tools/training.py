@@ -122,12 +122,23 @@ def calibrate(confidences: list[tuple[bool, float]], budget: float) -> float:
     return float(answerable[allowed]) if allowed < len(answerable) else 1.0
 
 
+def dev_confidences(engine: Engine, dev: list[Item]) -> list[tuple[bool, float]]:
+    """(answerable, P(answerable)) of each dev question, asked after its earlier turns."""
+    from qa.api import Chat
+
+    out = []
+    for item in dev:
+        chat = Chat(engine=engine)
+        for earlier in item.context:
+            chat.ask(earlier)
+        out.append((item.answerable, chat.ask(item.question).confidence))
+    return out
+
+
 def train(
     settings: Settings, train_set: Path, dev_set: Path, log: Callable[[str], None] = print
 ) -> tuple[ReaderModel, dict[str, float]]:
     """Fit the ranker and answerability on `train_set`; calibrate refusal on `dev_set`."""
-    from qa.api import Chat
-
     engine = Engine(settings)
     engine.ensure_ingested()
     lexicon = lexicon_of(engine)
@@ -146,12 +157,7 @@ def train(
         model=ReaderModel(ranker, answerability, 0.0, {}),
     )
     scoring._store, scoring._embedder = engine.store, engine.embedder
-    confidences = []
-    for item in dev:
-        chat = Chat(engine=scoring)
-        for earlier in item.context:
-            chat.ask(earlier)
-        confidences.append((item.answerable, chat.ask(item.question).confidence))
+    confidences = dev_confidences(scoring, dev)
     threshold = calibrate(confidences, FALSE_REFUSAL_BUDGET)
     unanswerable = [c for ok, c in confidences if not ok]
     stats = {
