@@ -4,7 +4,8 @@
 `python -m qa.tools.train_cross_encoder`): for each of the 36 weight matrices a rank-32 product
 u · v added to the shipped weight, and new values for the encoder's biases and layer norms, all
 float16. `cross_encoder.json` gives each array's name, shape and offset, the blob's sha256, the
-head on [CLS] and the sha256 of the model built from them. The embeddings are the shipped ones.
+head on [CLS], the null score and its refusal threshold, and the sha256 of the model built from
+them. The embeddings are the shipped ones.
 The shipped int8 weights are kept; each gets a float rank-32 side branch, then qa.int8_model's
 rewrite keeps them int8.
 Takes the shipped model's bytes, gives a model file.
