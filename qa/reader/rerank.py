@@ -108,8 +108,8 @@ class CrossEncoder:
     def rerank(self, question: str, texts: list[str], logits: np.ndarray) -> Reranked:
         """The new order of `texts` (ranked, best first, with their ranker `logits`)."""
         top = min(self.file.top, len(texts))
-        if top < 1:
-            return Reranked([], None)
+        if top < 1 or (top < 2 and self.file.null_logit is None):  # nothing to reorder or judge
+            return Reranked(list(range(len(texts))), None)
         scores = self.scores(question, texts[:top])
         best = np.argsort(-(scores + self.file.ranker_weight * logits[:top]), kind="stable")
         return Reranked(
