@@ -16,6 +16,18 @@ from qa.lexical import LexicalIndex
 from qa.store import Store
 
 RRF_K = 60
+# Duplicate stories give chunks with exactly equal cosines, which the HNSW graph returns in an
+# order that differs from one ingest to the next. Ties are put in id order, and a few more
+# neighbours than asked for are read so that ties at the cut are settled the same way.
+DENSE_SLACK = 8
+
+
+def _tied_ranks(ranking: list[tuple[str, float]]) -> list[tuple[str, int]]:
+    """(chunk id, rank) down a ranking; equal scores share the best rank of their run."""
+    out: list[tuple[str, int]] = []
+    for i, (chunk_id, score) in enumerate(ranking):
+        out.append((chunk_id, out[-1][1] if i and score == ranking[i - 1][1] else i))
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,11 +63,11 @@ class HybridRetriever:
     def dense(
         self, vector: np.ndarray, k: int, filters: Filters
     ) -> list[tuple[str, float, str, dict[str, Any]]]:
-        """Top-k (chunk id, cosine, text, metadata) by the query vector."""
+        """Top-k (chunk id, cosine, text, metadata) by the query vector (ties: id order)."""
         where = filters.chroma_where()
         result = self.store.collection.query(
             query_embeddings=[vector.astype(np.float32)],
-            n_results=k,
+            n_results=k + DENSE_SLACK,
             include=["documents", "metadatas", "distances"],
             **({"where": where} if where else {}),
         )
@@ -63,10 +75,11 @@ class HybridRetriever:
         docs = (result.get("documents") or [[]])[0] or [None] * len(ids)
         metas = (result.get("metadatas") or [[]])[0] or [None] * len(ids)
         distances = (result.get("distances") or [[]])[0] or [1.0] * len(ids)
-        return [
+        rows = [
             (str(i), 1.0 - float(d), doc or "", _public(m))
             for i, d, doc, m in zip(ids, distances, docs, metas, strict=True)
         ]
+        return sorted(rows, key=lambda row: (-row[1], row[0]))[:k]
 
     def lexical(self, query: str, k: int, filters: Filters) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25) from the lexical index."""
@@ -82,7 +95,7 @@ class HybridRetriever:
         lexical = self.lexical(query, pool, filters) if self.mode != "dense" else []
         fused: dict[str, float] = {}
         for ranking in ([(d[0], d[1]) for d in dense], lexical):
-            for rank, (chunk_id, _) in enumerate(ranking):
+            for chunk_id, rank in _tied_ranks(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
         rows = {d[0]: (d[2], d[3]) for d in dense}
         dense_of, bm25_of = {d[0]: d[1] for d in dense}, dict(lexical)
