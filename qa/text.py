@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -86,3 +87,18 @@ def names_word(word: str, have: set[str]) -> bool:
     return len(word) >= TYPO_FROM and any(
         len(h) >= TYPO_FROM and _one_edit_apart(word, h) for h in have
     )
+
+
+def naming(text: str) -> Callable[[str], bool]:
+    """Whether a lowercased word is named in `text`, as `names_word` judges it (possessive
+    dropped, one letter misspelt), memoised: one such test per word of a question."""
+    have = plain_words(text)
+    memo: dict[str, bool] = {}
+
+    def named(word: str) -> bool:
+        got = memo.get(word)
+        if got is None:
+            got = memo[word] = names_word(word.removesuffix("'s").removesuffix("’s"), have)
+        return got
+
+    return named

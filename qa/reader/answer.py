@@ -8,7 +8,7 @@ import re
 from qa.reader.candidates import Candidate
 from qa.reader.features import new_entities
 from qa.reader.question import Question
-from qa.text import terms, words
+from qa.text import naming, terms
 from qa.types import Answer, Source, Span
 
 NOT_FOUND_TEXT = "The articles don't say: no passage in them answers this question."
@@ -28,7 +28,7 @@ def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
     (all of them for a list question, else one)."""
     if not q.typed:
         return []
-    q_words = {w.lower() for w in words(q.text)}
+    named = naming(q.text)
     q_terms = set(q.terms)
     anchors = [
         cand.start + m.start()
@@ -37,7 +37,7 @@ def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
     ]
     found: list[tuple[float, int, int, str]] = []
     for tier, labels in enumerate((q.primary, q.secondary)):
-        for start, end, label in new_entities(q_words, cand, labels):
+        for start, end, label in new_entities(named, cand, labels):
             distance = min((abs(a - start) for a in anchors), default=0)
             found.append((tier * 10_000 + distance, start, end, label))
         if found:

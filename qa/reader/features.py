@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.reader.candidates import Candidate
 from qa.reader.question import Question, reason_cues
-from qa.text import plain_words, terms, words
+from qa.text import naming, plain_words, terms, words
 
 FEATURES = (
     "chunk_fused",
@@ -101,14 +101,15 @@ def _name_share(names: Sequence[str], have: set[str]) -> float:
 
 
 def new_entities(
-    q_words: set[str], cand: Candidate, labels: frozenset[str]
+    named: Callable[[str], bool], cand: Candidate, labels: frozenset[str]
 ) -> list[tuple[int, int, str]]:
-    """Entities of `labels` in the candidate whose words the question does not already use."""
+    """Entities of `labels` in the candidate whose words the question does not all name
+    (`named`, from `qa.text.naming`: "Simpson's" names "Simpson", "Karren" names "Karen")."""
     out = []
     for start, end, label in cand.entities:
         if label in labels:
             ent_words = [w.lower() for w in words(cand.text[start - cand.start : end - cand.start])]
-            if ent_words and not all(w in q_words for w in ent_words):
+            if ent_words and not all(named(w) for w in ent_words):
                 out.append((start, end, label))
     return out
 
@@ -147,7 +148,7 @@ def featurize(
     """A (len(cands), len(FEATURES)) matrix."""
     weights = {t: lexicon.idf(t) for t in q.terms}
     idf_total = sum(weights.values()) or 1.0
-    q_words = {w.lower() for w in words(q.text)}
+    named = naming(q.text)
     q_terms = set(q.terms)
     cues = reason_cues()
     cache = _Cache()
@@ -157,8 +158,8 @@ def featurize(
         sent_set = set(sent_terms)
         window_set = set(cache.term_list(c.window))
         title_set = set(cache.term_list(c.title))
-        primary = new_entities(q_words, c, q.primary) if q.primary else []
-        secondary = new_entities(q_words, c, q.secondary) if q.secondary else []
+        primary = new_entities(named, c, q.primary) if q.primary else []
+        secondary = new_entities(named, c, q.secondary) if q.secondary else []
         low = c.text.lower()
         year_text = c.window + " " + (c.date or "") + " " + c.title
         year_fit = float(bool(q.years) and all(y in year_text for y in q.years))

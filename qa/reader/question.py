@@ -55,6 +55,16 @@ def reason_cues() -> tuple[str, ...]:
     return tuple(_rules()["reason_cues"])
 
 
+def _relative(text: str, at: int) -> bool:
+    """Whether the wh-word at `at` opens a relative clause ("What … did Bert Ruerup, who chairs
+    …"): it follows a comma, and a question word comes before it ("In the poll, what share …"
+    asks with its first one)."""
+    before = text[:at]
+    return before.rstrip().endswith(",") and any(
+        w.lower() in _QUESTION_WORDS for w in words(before)
+    )
+
+
 def _names(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for index, word in enumerate(words(text)):
@@ -92,7 +102,7 @@ def analyse(text: str) -> Question:
     for rule in rules["rules"]:
         if rule.get("quote"):
             continue
-        m = rule["regex"].search(text)
+        m = next((m for m in rule["regex"].finditer(text) if not _relative(text, m.start())), None)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), rule)
     if best is not None:
