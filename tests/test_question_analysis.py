@@ -1,5 +1,6 @@
-"""Question analysis and the answer span: the answer type comes from the question's own opening
-wh-word, and an entity the question already names is never the answer."""
+"""Question analysis and the answer: the answer type comes from the question's own opening
+wh-word, an entity the question already names is never the answer span, and a trimmed quote
+keeps what a colon leads to."""
 
 from __future__ import annotations
 
@@ -70,3 +71,19 @@ def test_a_possessive_in_the_question_names_the_entity() -> None:
     )
     question = "Which firm will manage the Savoy hotel and Simpson's in the Strand?"
     assert _span_texts(question, cand) == ["Fairmont Hotels & Resorts"]
+
+
+def test_a_trimmed_answer_never_ends_on_the_colon_that_opens_a_quote() -> None:
+    from qa.reader.answer import compose
+
+    text = (
+        'Regent Street Association director Annie Walker said on Saturday: "The stores were '
+        "heaving today and a lot of people are going to be doing last minute shopping as many "
+        'people finished work on Friday and can go in the week." She said reports of a slump in '
+        "pre-Christmas sales were related to the growing popularity of internet sales."
+    )
+    question = "What did Regent Street Association director Annie Walker blame for the slump?"
+    answer = compose(question, analyse(question), _candidate(text, []), 1.0, 0.9, "")
+    quote = answer.sources[0].quote
+    assert len(quote.split()) <= 55 and not quote.rstrip().endswith(("Saturday", ":"))
+    assert quote in text and "internet sales" in quote

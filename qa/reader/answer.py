@@ -47,6 +47,12 @@ def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
     return sorted((s, e, label) for _, s, e, label in chosen)
 
 
+def _leads_in(text: str, end: int) -> bool:
+    """Whether a run ending at `end` ends on a colon that opens what follows ('… said on
+    Saturday:'): such a run quotes the lead-in without what it leads to."""
+    return end < len(text) and text[:end].rstrip().endswith(":")
+
+
 def _trim(cand: Candidate, keep: list[tuple[int, int, str]], q: Question) -> tuple[int, int]:
     """File offsets of the shortest run of clauses (≤ MAX_WORDS words) that holds the spans,
     or the candidate whole when it is short enough."""
@@ -66,7 +72,7 @@ def _trim(cand: Candidate, keep: list[tuple[int, int, str]], q: Question) -> tup
             a, b = pieces[i][0], pieces[j][1]
             if not fits(a, b):
                 break
-            if any(s < a or e > b for s, e in targets):
+            if any(s < a or e > b for s, e in targets) or _leads_in(cand.text, b):
                 continue
             cover = len(set(terms(cand.text[a:b])) & q_terms)
             score = cover - 0.01 * len(cand.text[a:b].split())
