@@ -62,9 +62,14 @@ def terms(text: str) -> list[str]:
 TYPO_FROM = 5  # shorter words must match exactly ("bath" is not "bat")
 
 
+def drop_possessive(word: str) -> str:
+    """`word` without a possessive "'s" ("simpson's" → "simpson")."""
+    return word.removesuffix("'s").removesuffix("’s")
+
+
 def plain_words(text: str) -> set[str]:
     """Lowercased words of `text` with a possessive "'s" dropped ("Simpson's" → "simpson")."""
-    return {w.lower().removesuffix("'s").removesuffix("’s") for w in words(text)}
+    return {drop_possessive(w.lower()) for w in words(text)}
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
@@ -98,7 +103,7 @@ def naming(text: str) -> Callable[[str], bool]:
     def named(word: str) -> bool:
         got = memo.get(word)
         if got is None:
-            got = memo[word] = names_word(word.removesuffix("'s").removesuffix("’s"), have)
+            got = memo[word] = names_word(drop_possessive(word), have)
         return got
 
     return named

@@ -4,7 +4,7 @@ keeps what a colon leads to."""
 
 from __future__ import annotations
 
-from qa.reader.answer import answer_spans
+from qa.reader.answer import answer_spans, compose
 from qa.reader.candidates import Candidate
 from qa.reader.question import analyse
 
@@ -74,8 +74,6 @@ def test_a_possessive_in_the_question_names_the_entity() -> None:
 
 
 def test_a_trimmed_answer_never_ends_on_the_colon_that_opens_a_quote() -> None:
-    from qa.reader.answer import compose
-
     text = (
         'Regent Street Association director Annie Walker said on Saturday: "The stores were '
         "heaving today and a lot of people are going to be doing last minute shopping as many "

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.generative.passages import Passage
-from qa.text import STOPWORDS, terms, words
+from qa.text import STOPWORDS, plain_words, terms, words
 
 # Written by `python -m qa.tools.citation_calibration` (it says how the numbers were chosen).
 CALIBRATION = Path(__file__).resolve().parent.parent / "data" / "citation_check.json"
@@ -88,11 +88,7 @@ def windows(passage: Passage) -> list[Window]:
 
 def names(text: str) -> set[str]:
     """Capitalised words after the first, lowercased, possessive dropped: the claim's names."""
-    return _surface(" ".join(w for w in words(text)[1:] if w[0].isupper())) - STOPWORDS
-
-
-def _surface(text: str) -> set[str]:
-    return {w.lower().removesuffix("'s").removesuffix("’s") for w in words(text)}
+    return plain_words(" ".join(w for w in words(text)[1:] if w[0].isupper())) - STOPWORDS
 
 
 def numbers(text: str) -> set[str]:
@@ -154,7 +150,7 @@ class SupportScorer:
                     round(cover, 4),
                     round(cosine, 4),
                     wanted <= numbers(context),
-                    named <= _surface(context),
+                    named <= plain_words(context),
                     rarest in set(terms(context)),
                     round(weight * cover + (1 - weight) * cosine, 4),
                 )

@@ -47,18 +47,15 @@ def answer_spans(q: Question, cand: Candidate) -> list[tuple[int, int, str]]:
     return sorted((s, e, label) for _, s, e, label in chosen)
 
 
-def _leads_in(text: str, end: int) -> bool:
-    """Whether a run ending at `end` ends on a colon that opens what follows ('… said on
-    Saturday:'): such a run quotes the lead-in without what it leads to."""
-    return end < len(text) and text[:end].rstrip().endswith(":")
-
-
 def _trim(cand: Candidate, keep: list[tuple[int, int, str]], q: Question) -> tuple[int, int]:
     """File offsets of the shortest run of clauses (≤ MAX_WORDS words) that holds the spans,
     or the candidate whole when it is short enough."""
     if len(cand.text.split()) <= MAX_WORDS:
         return cand.start, cand.end
-    cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(cand.text)] + [len(cand.text)]
+    clause_ends = list(_CLAUSE_END.finditer(cand.text))
+    cuts = [0] + [m.end() for m in clause_ends] + [len(cand.text)]
+    # A run ending on a colon quotes the lead-in ('… said on Saturday:') without what it opens.
+    lead_ins = {m.end() for m in clause_ends if m.group(0).startswith(":")}
     pieces = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)]
     q_terms = set(q.terms)
 
@@ -72,7 +69,7 @@ def _trim(cand: Candidate, keep: list[tuple[int, int, str]], q: Question) -> tup
             a, b = pieces[i][0], pieces[j][1]
             if not fits(a, b):
                 break
-            if any(s < a or e > b for s, e in targets) or _leads_in(cand.text, b):
+            if any(s < a or e > b for s, e in targets) or b in lead_ins:
                 continue
             cover = len(set(terms(cand.text[a:b])) & q_terms)
             score = cover - 0.01 * len(cand.text[a:b].split())

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from qa.text import STOPWORDS, terms, words
+from qa.text import STOPWORDS, drop_possessive, terms, words
 
 _TYPES = Path(__file__).resolve().parent.parent / "data" / "answer_types.json"
 _LIST_ASK = re.compile(r"\b(?:which|what|name|list|give)\s+(?:the\s+|all\s+)?(\w+)\b", re.I)
@@ -72,7 +72,7 @@ def _names(text: str) -> tuple[str, ...]:
         if low in STOPWORDS or low in _QUESTION_WORDS or (index == 0 and low in _IMPERATIVES):
             continue
         if word[:1].isupper() or (word.isupper() and len(word) > 1):
-            out.append(low.removesuffix("'s").removesuffix("’s"))
+            out.append(drop_possessive(low))
     return tuple(dict.fromkeys(out))
 
 
