@@ -29,6 +29,15 @@ PREFIX = "inner."  # the shipped graph's parameter names start with it
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """When the cross-encoder steps in (QA_RERANK=auto): only where the ranker is unsure."""
+
+    gate: float  # the ranker's own answer stands when its P(answerable) is at least this
+    top: int  # else the cross-encoder rescores this many of the ranker's best
+    refusal_threshold: float  # and refuses below this P(answerable) of its own (calibrated)
+
+
+@dataclass(frozen=True)
 class CrossEncoderFile:
     """The fine-tuned deltas, the [CLS] head and how the reranker uses them."""
 
@@ -42,6 +51,7 @@ class CrossEncoderFile:
     converted_sha256: str  # of the model qa.int8_model's rewrite makes of the patched one
     null_logit: float | None = None  # the learnt score of "none of these answers", if trained
     refusal_threshold: float | None = None  # refuse below this P(answerable) (calibrated)
+    cascade: Cascade | None = None  # how QA_RERANK=auto uses it, if calibrated
 
     @property
     def fingerprint(self) -> str:
@@ -78,7 +88,17 @@ def read_file(config_path: Path = CONFIG_PATH) -> CrossEncoderFile:
         str(config.get("converted_sha256", "")),
         _optional_float(config.get("null_logit")),
         _optional_float(config.get("refusal_threshold")),
+        _cascade(config.get("cascade")),
     )
+
+
+def _cascade(value: Any) -> Cascade | None:
+    if value is None:
+        return None
+    try:
+        return Cascade(float(value["gate"]), int(value["top"]), float(value["refusal_threshold"]))
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UserError(f"cross-encoder file: bad cascade entry {value!r} ({exc})") from None
 
 
 def _optional_float(value: Any) -> float | None:

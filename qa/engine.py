@@ -204,12 +204,16 @@ class Engine:
             if self._reader is None:
                 lexical = self.store.lexical
                 cross_encoder = None
-                if self.settings.rerank:
+                if self.settings.rerank != "off":
                     from qa.reader.rerank import CrossEncoder
 
                     cross_encoder = CrossEncoder(self.settings.cache_dir, self.settings.threads)
                 self._reader = Reader(
-                    Lexicon(lexical.idf, lexical.known), self.model, self.reader_mode, cross_encoder
+                    Lexicon(lexical.idf, lexical.known),
+                    self.model,
+                    self.reader_mode,
+                    cross_encoder,
+                    cascade=self.settings.rerank == "auto",
                 )
             return self._reader
 
@@ -292,11 +296,13 @@ class Engine:
         )
 
     def warm_up(self) -> None:
-        """Open the store, load the model and build the retriever now, not on the first question."""
+        """Open the store, load the models and build the retriever before the first question."""
         self._load_embedder_soon()
         with self._lock:
             self.retriever.embed_query("warm up")
             self.embedder.embed(_WARM_UP)
+            if self.settings.rerank != "off" and self.reader.cross_encoder is not None:
+                self.reader.cross_encoder.load()
 
     def status(self) -> dict[str, Any]:
         """Store location, articles, chunks, completeness and embedder: nothing time-varying."""

@@ -60,6 +60,22 @@ def _env_switch(name: str, default: bool) -> bool:
     raise UserError(f"{name} must be on or off, got {value!r}")
 
 
+RERANK_MODES = ("off", "on", "auto")
+
+
+def _env_rerank(name: str, default: str) -> str:
+    """off, on or auto (on/off also as 1/0, true/false, yes/no)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value == "auto":
+        return value
+    try:
+        return "on" if _env_switch(name, False) else "off"
+    except UserError:
+        raise UserError(f"{name} must be off, on or auto, got {os.environ[name]!r}") from None
+
+
 def _env_positive(name: str, unit: str) -> float | None:
     """A positive number (decimals allowed) from the environment, None if unset."""
     value = os.environ.get(name)
@@ -104,7 +120,9 @@ class Settings:
     llm: str | None = None  # a generative answerer's spec (qa.generative.spec), None: extractive
     llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or shown
     llm_timeout: float = DEFAULT_LLM_TIMEOUT  # seconds for one generative answer
-    rerank: bool = False  # on: the cross-encoder rescores the ranker's best few (qa.reader.rerank)
+    # off: never; auto: the cross-encoder rescores the ranker's best two and decides refusal where
+    # the ranker is unsure; on: always, its best five (qa.reader.rerank)
+    rerank: str = "off"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -127,7 +145,7 @@ class Settings:
             llm=os.environ.get("QA_LLM") or None,
             llm_api_key=os.environ.get("QA_LLM_API_KEY") or None,
             llm_timeout=_env_seconds("QA_LLM_TIMEOUT", base.llm_timeout),
-            rerank=_env_switch("QA_RERANK", base.rerank),
+            rerank=_env_rerank("QA_RERANK", base.rerank),
         )
 
     @classmethod

@@ -117,8 +117,8 @@ def test_source_metadata_travels_with_the_quote(seeded: Engine) -> None:
         "2021-07-08",
         "Vafa Ismayilova",
     )
-    assert (
-        s.quote == "During the visit, Kamran Aliyev met Iranian Ambassador to Russia Kazem Jalali."
+    assert s.quote.endswith(
+        "During the visit, Kamran Aliyev met Iranian Ambassador to Russia Kazem Jalali."
     )
     # Entity spans stored at ingest travel with the quote (the small model misses "Kazem Jalali").
     tagged = [(s.quote[a - s.start : b - s.start], label) for a, b, label in s.entities]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from qa import UserError
 from qa.cross_encoder_model import CONFIG_PATH, base_weights, patched, read_file
+from qa.engine import Engine
 from qa.int8_model import convert
 from qa.model_files import model_files
 from qa.reader.rerank import CrossEncoder
@@ -87,9 +89,12 @@ def test_deltas_are_applied_and_the_model_is_reproducible() -> None:
 def test_cache_holds_the_pinned_model(tmp_path: Path, cross_encoder: CrossEncoder) -> None:
     first = CrossEncoder(tmp_path)
     cached = tmp_path / f"cross-encoder-{read_file().fingerprint}.onnx"
+    assert not cached.exists()  # built on first use
+    first.load()
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == read_file().converted_sha256
     cached.write_bytes(b"not a model")  # a damaged cache is rebuilt, not run
     second = CrossEncoder(tmp_path)
+    second.load()
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == read_file().converted_sha256
     texts = [ANSWER, NEIGHBOUR]
     np.testing.assert_allclose(first.scores(QUESTION, texts), second.scores(QUESTION, texts))
@@ -130,14 +135,34 @@ def test_null_score_tells_an_answering_sentence_from_none(cross_encoder: CrossEn
 
 
 def test_rerank_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings.from_env().rerank is False  # opt-in: see README (speed, year questions)
-    monkeypatch.setenv("QA_RERANK", "on")
-    assert Settings.from_env().rerank is True
-    monkeypatch.setenv("QA_RERANK", "off")
-    assert Settings.from_env().rerank is False
+    assert Settings.from_env().rerank == "off"  # opt-in: see README (speed, year questions)
+    for value, mode in (("on", "on"), ("1", "on"), ("AUTO", "auto"), ("off", "off"), ("no", "off")):
+        monkeypatch.setenv("QA_RERANK", value)
+        assert Settings.from_env().rerank == mode
     monkeypatch.setenv("QA_RERANK", "sometimes")
-    with pytest.raises(UserError, match="QA_RERANK must be on or off"):
+    with pytest.raises(UserError, match="QA_RERANK must be off, on or auto, got 'sometimes'"):
         Settings.from_env()
+
+
+def test_cascade_steps_in_only_where_the_ranker_is_unsure(seeded: Engine) -> None:
+    """QA_RERANK=auto: a confident ranker's answer stands as it is; an unsure one is rescored
+    and the cross-encoder's own P(answerable) decides."""
+    cascade = read_file().cascade
+    assert cascade is not None and 0 < cascade.refusal_threshold < cascade.gate < 1
+    off = Engine(replace(seeded.settings, rerank="off"))
+    auto = Engine(replace(seeded.settings, rerank="auto"))
+    sure = "What did Krasnov say the constructive dialogue will continue to do?"
+    plain, cascaded = off.ask(sure), auto.ask(sure)
+    assert plain.confidence >= cascade.gate
+    assert (cascaded.text, cascaded.confidence) == (plain.text, plain.confidence)
+    encoder = auto.reader.cross_encoder
+    assert encoder is not None and not encoder.loaded  # a sure ranker never builds the model
+    unsure = "What did the head of the Sahara Trading Company earn in 1997?"
+    plain, cascaded = off.ask(unsure), auto.ask(unsure)
+    assert encoder.loaded
+    assert plain.confidence < cascade.gate
+    assert cascaded.confidence != plain.confidence  # the cross-encoder's null score decides
+    assert cascaded.found is (cascaded.confidence >= cascade.refusal_threshold)
 
 
 def test_unwritable_cache_still_reranks(
@@ -145,10 +170,10 @@ def test_unwritable_cache_still_reranks(
 ) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    with caplog.at_level("WARNING"):
-        uncached = CrossEncoder(blocked)
-    assert "cross-encoder model not cached" in caplog.text and str(blocked) in caplog.text
+    uncached = CrossEncoder(blocked)
+    assert "cross-encoder model not cached" not in caplog.text  # built on first use, not before
     texts = [ANSWER, NEIGHBOUR]
-    np.testing.assert_allclose(
-        uncached.scores(QUESTION, texts), cross_encoder.scores(QUESTION, texts), atol=1e-4
-    )
+    with caplog.at_level("WARNING"):
+        scores = uncached.scores(QUESTION, texts)
+    assert "cross-encoder model not cached" in caplog.text and str(blocked) in caplog.text
+    np.testing.assert_allclose(scores, cross_encoder.scores(QUESTION, texts), atol=1e-4)

@@ -69,6 +69,7 @@ class Reader:
         model: ReaderModel | None = None,
         mode: str = "reader",
         cross_encoder: CrossEncoder | None = None,
+        cascade: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown reader mode {mode!r}")
@@ -76,11 +77,12 @@ class Reader:
         self.model = model or shipped_model()
         self.mode = mode
         self.cross_encoder = None if mode in _NOT_RERANKED else cross_encoder
+        self.cascade = cascade  # the cross-encoder steps in only where the ranker is unsure
 
     def rank(self, question: str, hits: list[Hit], prefer: frozenset[str] = frozenset()) -> Reading:
         """Candidates of `hits` ranked by the trained ranker (its top few then reranked by the
-        cross-encoder), with P(answerable) from the ranker's order, or from the cross-encoder's
-        null score when it has one."""
+        cross-encoder, if it steps in), with P(answerable) from the ranker's order, or from the
+        cross-encoder's null score when it reranked and has one."""
         q = self._analysed(question)
         cands = candidates(hits)
         rows = featurize(q, cands, self.lexicon, prefer)
@@ -96,14 +98,27 @@ class Reader:
         answerable = float(self.model.answerability.probability(features)[0])
         threshold = self.model.threshold
         ranked = [cands[i] for i in order]
-        if self.cross_encoder is not None:
-            reranked = self.cross_encoder.rerank(question, [c.text for c in ranked], scores)
+        step_in = self._cross_encoder_step(answerable)
+        if step_in is not None:
+            encoder, top, refuse_below = step_in
+            reranked = encoder.rerank(question, [c.text for c in ranked], scores, top)
             better = reranked.order
             ranked, scores, rows = [ranked[i] for i in better], scores[better], rows[better]
             if reranked.answerable is not None:  # the cross-encoder's null score decides refusal
-                answerable = reranked.answerable
-                threshold = self.cross_encoder.file.refusal_threshold or 0.0
+                answerable, threshold = reranked.answerable, refuse_below
         return Reading(q, ranked, scores, rows, answerable, threshold)
+
+    def _cross_encoder_step(self, answerable: float) -> tuple[CrossEncoder, int, float] | None:
+        """(cross-encoder, how many to rescore, its refusal threshold) if it steps in here."""
+        encoder = self.cross_encoder
+        if encoder is None:
+            return None
+        if not self.cascade:
+            return encoder, encoder.file.top, encoder.file.refusal_threshold or 0.0
+        cascade = encoder.file.cascade
+        if cascade is None or answerable >= cascade.gate:  # the ranker is sure: its answer stands
+            return None
+        return encoder, cascade.top, cascade.refusal_threshold
 
     def _analysed(self, question: str) -> Question:
         q = analyse(question)

@@ -1,7 +1,7 @@
 """Stage 4b, rerank: a cross-encoder rescores the ranker's best few candidates.
 
 Takes the question and the ranker's ordered candidate texts with their logits; gives the new
-order: over the top `top`, cross-encoder score + ranker_weight × logit, the rest unchanged; and,
+order: over the top few, cross-encoder score + ranker_weight × logit, the rest unchanged; and,
 for a model trained with a null option, P(one of those candidates answers): the softmax share
 of the candidates against the learnt "none of these" score.
 The cross-encoder reads question and sentence as one pair (the shipped MiniLM fine-tuned on
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,41 +74,64 @@ class Reranked:
 
 
 class CrossEncoder:
-    """Scores (question, sentence) pairs; `rerank` re-orders a ranking's top few."""
+    """Scores (question, sentence) pairs; `rerank` re-orders a ranking's top few. Its files are
+    checked at once; the model is built on first use (or `load()`), so a cascade whose ranker
+    is sure never pays for it."""
 
     def __init__(
         self, cache_dir: Path | None = None, threads: int = 2, config: Path = CONFIG_PATH
     ) -> None:
+        self.file = read_file(config)
+        self._cache_dir, self._threads = cache_dir, threads
+        self._parts: tuple[Any, Any] | None = None  # (onnxruntime session, tokenizer)
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._parts is not None
+
+    def load(self) -> tuple[Any, Any]:
+        """The onnxruntime session and the pair tokenizer, built now if not yet."""
+        with self._lock:
+            if self._parts is None:
+                self._parts = self._build()
+            return self._parts
+
+    def _build(self) -> tuple[Any, Any]:
         import onnxruntime as ort
 
-        self.file = read_file(config)
-        model = _model(self.file, cache_dir)
+        model = _model(self.file, self._cache_dir)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
+        options.intra_op_num_threads = max(1, self._threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.enable_mem_pattern = False  # pair widths vary call to call
-        self._session = ort.InferenceSession(
+        session = ort.InferenceSession(
             model, sess_options=options, providers=["CPUExecutionProvider"]
         )
         release_free_memory()
-        self._tokenizer = load_tokenizer()
-        self._tokenizer.enable_truncation(max_length=self.file.max_tokens)
+        tokenizer = load_tokenizer()
+        tokenizer.enable_truncation(max_length=self.file.max_tokens)
+        return session, tokenizer
 
     def scores(self, question: str, texts: list[str]) -> np.ndarray:
         """One score per text: how well it answers `question` (a logit, higher is better)."""
         if not texts:
             return np.zeros(0)
-        ids, mask, types = pair_inputs(self._tokenizer, question, texts)
-        hidden = self._session.run(
+        session, tokenizer = self.load()
+        ids, mask, types = pair_inputs(tokenizer, question, texts)
+        hidden = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
         )[0]
         return np.asarray(hidden[:, 0] @ self.file.head_weight + self.file.head_bias)
 
-    def rerank(self, question: str, texts: list[str], logits: np.ndarray) -> Reranked:
-        """The new order of `texts` (ranked, best first, with their ranker `logits`)."""
-        top = min(self.file.top, len(texts))
+    def rerank(
+        self, question: str, texts: list[str], logits: np.ndarray, top: int | None = None
+    ) -> Reranked:
+        """The new order of `texts` (ranked, best first, with their ranker `logits`), rescoring
+        the first `top` (the file's own number when None)."""
+        top = min(self.file.top if top is None else top, len(texts))
         if top < 1 or (top < 2 and self.file.null_logit is None):  # nothing to reorder or judge
             return Reranked(list(range(len(texts))), None)
         scores = self.scores(question, texts[:top])

@@ -9,6 +9,7 @@ cross-encoder's P(answerable) is then calibrated on bbc_dev like the reader's (`
 
     python -m qa.tools.train_cross_encoder              # train, then write the files
     python -m qa.tools.train_cross_encoder --checkpoint ce.pt   # write them from a saved state
+    python -m qa.tools.train_cross_encoder --cascade 0.6 2      # only recalibrate QA_RERANK=auto
 
 Training: the shipped weights dequantized into a small PyTorch BERT (same last hidden state as
 onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over a learnt null score and
@@ -41,6 +42,11 @@ TOP_TRAIN = 8  # candidates per question in the listwise loss
 TOP_RERANK = 5  # shipped: how many of the ranker's best are rescored
 RANKER_WEIGHT = 0.25  # shipped: score = cross-encoder + this × ranker logit (chosen on bbc_dev)
 MAX_TOKENS = 128
+# QA_RERANK=auto: the ranker's answer stands at P(answerable) >= CASCADE_GATE, else the
+# cross-encoder rescores its CASCADE_TOP best and its null score decides refusal (both chosen on
+# bbc_dev)
+CASCADE_GATE = 0.6
+CASCADE_TOP = 2
 LEARNING_RATE = 3e-5
 QUESTIONS_PER_STEP = 4
 WARMUP_STEPS = 50
@@ -217,10 +223,31 @@ def calibrate_refusal(path: Path) -> float:
     from qa.tools.evaluation import BBC_DEV, load_set
     from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate, dev_confidences
 
-    engine = Engine(replace(Settings.bbc(), rerank=True), reader_mode="always-answer")
+    engine = Engine(replace(Settings.bbc(), rerank="on"), reader_mode="always-answer")
     threshold = calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
     config = json.loads(path.read_text(encoding="utf-8"))
     config["refusal_threshold"] = round(threshold, 6)
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    return threshold
+
+
+def calibrate_cascade(path: Path, gate: float, top: int) -> float:
+    """Calibrate QA_RERANK=auto's refusal threshold on bbc_dev for this gate and top; write all
+    three (the ranker's answer stands at P(answerable) ≥ gate, else the cross-encoder rescores
+    the top few and its null score decides)."""
+    from dataclasses import replace
+
+    from qa.engine import Engine
+    from qa.settings import Settings
+    from qa.tools.evaluation import BBC_DEV, load_set
+    from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate, dev_confidences
+
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["cascade"] = {"gate": gate, "top": top, "refusal_threshold": 0.0}
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    engine = Engine(replace(Settings.bbc(), rerank="auto"), reader_mode="always-answer")
+    threshold = calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
+    config["cascade"]["refusal_threshold"] = round(threshold, 6)
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     return threshold
 
@@ -229,7 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, help="export this saved state dict")
     parser.add_argument("--save", type=Path, help="also save the trained state dict here")
+    parser.add_argument(
+        "--cascade",
+        nargs=2,
+        metavar=("GATE", "TOP"),
+        help=f"only calibrate QA_RERANK=auto (no PyTorch needed); shipped: "
+        f"--cascade {CASCADE_GATE} {CASCADE_TOP}",
+    )
     args = parser.parse_args(argv)
+    if args.cascade:
+        gate, top = float(args.cascade[0]), int(args.cascade[1])
+        print("cascade refusal threshold", calibrate_cascade(CONFIG_PATH, gate, top))
+        return 0
     try:
         import torch
     except ImportError:
@@ -247,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             torch.save(state, args.save)
     print("wrote", CONFIG_PATH.name, "sha256", export(state, weights, CONFIG_PATH))
     print("refusal threshold", calibrate_refusal(CONFIG_PATH))
+    threshold = calibrate_cascade(CONFIG_PATH, CASCADE_GATE, CASCADE_TOP)
+    print("cascade refusal threshold", threshold)
     return 0
 
 

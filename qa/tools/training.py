@@ -152,7 +152,7 @@ def train(
     # Calibrated on the ranker's own answers: with the cross-encoder on, its own calibrated
     # threshold decides refusal, and without it this file stays reproducible whatever its weights.
     scoring = Engine(
-        replace(settings, rerank=False),
+        replace(settings, rerank="off"),
         reader_mode="always-answer",
         model=ReaderModel(ranker, answerability, 0.0, {}),
     )
