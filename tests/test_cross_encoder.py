@@ -4,6 +4,7 @@ moves the answering sentence above its topic neighbour."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +48,20 @@ def test_altered_weights_are_one_clear_error(tmp_path: Path) -> None:
         read_file(config)
     message = str(error.value)
     assert "sha256" in message and "cross_encoder.bin" in message and "\n" not in message
+
+
+def test_a_bad_cascade_entry_is_one_clear_error(tmp_path: Path) -> None:
+    config = _copy_files(tmp_path)
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    assert read_file(config).cascade == read_file().cascade is not None
+    settings["cascade"] = {"gate": 0.7, "top": 2}  # no refusal threshold
+    config.write_text(json.dumps(settings), encoding="utf-8")
+    with pytest.raises(UserError, match="bad cascade entry") as error:
+        read_file(config)
+    assert "\n" not in str(error.value)
+    del settings["cascade"]  # an uncalibrated file: QA_RERANK=auto leaves every answer as it is
+    config.write_text(json.dumps(settings), encoding="utf-8")
+    assert read_file(config).cascade is None
 
 
 def test_missing_weights_are_one_clear_error(tmp_path: Path) -> None:
@@ -163,6 +178,15 @@ def test_cascade_steps_in_only_where_the_ranker_is_unsure(seeded: Engine) -> Non
     assert plain.confidence < cascade.gate
     assert cascaded.confidence != plain.confidence  # the cross-encoder's null score decides
     assert cascaded.found is (cascaded.confidence >= cascade.refusal_threshold)
+
+
+def test_warm_up_builds_the_cross_encoder_only_when_it_may_step_in(seeded: Engine) -> None:
+    auto = Engine(replace(seeded.settings, rerank="auto"))
+    auto.warm_up()  # the TUI's: the first unsure question must not pay for the build
+    assert auto.reader.cross_encoder is not None and auto.reader.cross_encoder.loaded
+    off = Engine(replace(seeded.settings, rerank="off"))
+    off.warm_up()
+    assert off.reader.cross_encoder is None
 
 
 def test_unwritable_cache_still_reranks(
