@@ -60,9 +60,6 @@ def _env_switch(name: str, default: bool) -> bool:
     raise UserError(f"{name} must be on or off, got {value!r}")
 
 
-RERANK_MODES = ("off", "on", "auto")
-
-
 def _env_rerank(name: str, default: str) -> str:
     """off, on or auto (on/off also as 1/0, true/false, yes/no)."""
     value = os.environ.get(name, "").strip().lower()

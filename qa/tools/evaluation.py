@@ -267,11 +267,8 @@ def evaluate(
     configs: list[tuple[str, str, str, str | None]] = [(*c, None) for c in CONFIGS]
     if not ablations:
         configs = configs[:1]
-    elif settings.rerank != "auto":  # without the cascade these rows are the reader's own
-        unused = (
-            ("no-year-rule",) if settings.rerank == "on" else ("no-cross-encoder", "no-year-rule")
-        )
-        configs = [c for c in configs if c[2] not in unused]
+    elif settings.rerank == "off":  # without the cross-encoder that row is the reader's own
+        configs = [c for c in configs if c[2] != "no-cross-encoder"]
     if llm:
         from qa.generative.spec import parse_spec
 

@@ -9,7 +9,7 @@ cross-encoder's P(answerable) is then calibrated on bbc_dev like the reader's (`
 
     python -m qa.tools.train_cross_encoder              # train, then write the files
     python -m qa.tools.train_cross_encoder --checkpoint ce.pt   # write them from a saved state
-    python -m qa.tools.train_cross_encoder --cascade 0.6 2      # only recalibrate QA_RERANK=auto
+    python -m qa.tools.train_cross_encoder --cascade 0.7 2      # only recalibrate QA_RERANK=auto
 
 Training: the shipped weights dequantized into a small PyTorch BERT (same last hidden state as
 onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over a learnt null score and
@@ -45,7 +45,7 @@ MAX_TOKENS = 128
 # QA_RERANK=auto: the ranker's answer stands at P(answerable) >= CASCADE_GATE, else the
 # cross-encoder rescores its CASCADE_TOP best and its null score decides refusal (both chosen on
 # bbc_dev)
-CASCADE_GATE = 0.6
+CASCADE_GATE = 0.7
 CASCADE_TOP = 2
 LEARNING_RATE = 3e-5
 QUESTIONS_PER_STEP = 4
@@ -214,8 +214,8 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
     return digest
 
 
-def calibrate_refusal(path: Path) -> float:
-    """Calibrate the refusal threshold of the written cross-encoder on bbc_dev; write it."""
+def _dev_threshold(rerank: str) -> float:
+    """The refusal threshold that keeps bbc_dev's false refusals within budget in this mode."""
     from dataclasses import replace
 
     from qa.engine import Engine
@@ -223,8 +223,13 @@ def calibrate_refusal(path: Path) -> float:
     from qa.tools.evaluation import BBC_DEV, load_set
     from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate, dev_confidences
 
-    engine = Engine(replace(Settings.bbc(), rerank="on"), reader_mode="always-answer")
-    threshold = calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
+    engine = Engine(replace(Settings.bbc(), rerank=rerank), reader_mode="always-answer")
+    return calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
+
+
+def calibrate_refusal(path: Path) -> float:
+    """Calibrate the refusal threshold of the written cross-encoder on bbc_dev; write it."""
+    threshold = _dev_threshold("on")
     config = json.loads(path.read_text(encoding="utf-8"))
     config["refusal_threshold"] = round(threshold, 6)
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
@@ -235,21 +240,12 @@ def calibrate_cascade(path: Path, gate: float, top: int) -> float:
     """Calibrate QA_RERANK=auto's refusal threshold on bbc_dev for this gate and top; write all
     three (the ranker's answer stands at P(answerable) ≥ gate, else the cross-encoder rescores
     the top few and its null score decides)."""
-    from dataclasses import replace
-
-    from qa.engine import Engine
-    from qa.settings import Settings
-    from qa.tools.evaluation import BBC_DEV, load_set
-    from qa.tools.training import FALSE_REFUSAL_BUDGET, calibrate, dev_confidences
-
     config = json.loads(path.read_text(encoding="utf-8"))
     config["cascade"] = {"gate": gate, "top": top, "refusal_threshold": 0.0}
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
-    engine = Engine(replace(Settings.bbc(), rerank="auto"), reader_mode="always-answer")
-    threshold = calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
-    config["cascade"]["refusal_threshold"] = round(threshold, 6)
+    config["cascade"]["refusal_threshold"] = round(_dev_threshold("auto"), 6)
     path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
-    return threshold
+    return float(config["cascade"]["refusal_threshold"])
 
 
 def main(argv: list[str] | None = None) -> int:
