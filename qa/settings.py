@@ -49,28 +49,34 @@ def _env_int(name: str, default: int) -> int:
         raise UserError(f"{name} must be an integer, got {value!r}") from None
 
 
+_ON = ("1", "on", "true", "yes")
+_OFF = ("0", "off", "false", "no")
+
+
 def _env_switch(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:
         return default
-    if value in ("1", "on", "true", "yes"):
+    if value in _ON:
         return True
-    if value in ("0", "off", "false", "no"):
+    if value in _OFF:
         return False
     raise UserError(f"{name} must be on or off, got {value!r}")
 
 
 def _env_rerank(name: str, default: str) -> str:
     """off, on or auto (on/off also as 1/0, true/false, yes/no)."""
-    value = os.environ.get(name, "").strip().lower()
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
     if not value:
         return default
     if value == "auto":
         return value
-    try:
-        return "on" if _env_switch(name, False) else "off"
-    except UserError:
-        raise UserError(f"{name} must be off, on or auto, got {os.environ[name]!r}") from None
+    if value in _ON:
+        return "on"
+    if value in _OFF:
+        return "off"
+    raise UserError(f"{name} must be off, on or auto, got {raw!r}")
 
 
 def _env_positive(name: str, unit: str) -> float | None:

@@ -207,11 +207,15 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
         "null_logit": round(float(state["null"].reshape(-1)[0]), 7),
         "arrays": layout,
     }
-    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    _save(config, path)
     built = convert(patched(model_files()[0].read_bytes(), read_file(path)))
     config["converted_sha256"] = hashlib.sha256(built).hexdigest()
-    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    _save(config, path)
     return digest
+
+
+def _save(config: dict[str, Any], path: Path = CONFIG_PATH) -> None:
+    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
 
 
 def _dev_threshold(rerank: str) -> float:
@@ -227,24 +231,25 @@ def _dev_threshold(rerank: str) -> float:
     return calibrate(dev_confidences(engine, load_set(BBC_DEV)), FALSE_REFUSAL_BUDGET)
 
 
-def calibrate_refusal(path: Path) -> float:
-    """Calibrate the refusal threshold of the written cross-encoder on bbc_dev; write it."""
+def calibrate_refusal() -> float:
+    """Calibrate the refusal threshold of the shipped cross-encoder file on bbc_dev; write it."""
     threshold = _dev_threshold("on")
-    config = json.loads(path.read_text(encoding="utf-8"))
+    config = json.loads(CONFIG_PATH.read_text(encoding="utf-8"))
     config["refusal_threshold"] = round(threshold, 6)
-    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    _save(config)
     return threshold
 
 
-def calibrate_cascade(path: Path, gate: float, top: int) -> float:
+def calibrate_cascade(gate: float, top: int) -> float:
     """Calibrate QA_RERANK=auto's refusal threshold on bbc_dev for this gate and top; write all
-    three (the ranker's answer stands at P(answerable) ≥ gate, else the cross-encoder rescores
-    the top few and its null score decides)."""
-    config = json.loads(path.read_text(encoding="utf-8"))
+    three into the shipped file, which the engine reads (the ranker's answer stands at
+    P(answerable) ≥ gate, else the cross-encoder rescores the top few and its null score
+    decides)."""
+    config = json.loads(CONFIG_PATH.read_text(encoding="utf-8"))
     config["cascade"] = {"gate": gate, "top": top, "refusal_threshold": 0.0}
-    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    _save(config)  # the engine reads gate and top from the file
     config["cascade"]["refusal_threshold"] = round(_dev_threshold("auto"), 6)
-    path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    _save(config)
     return float(config["cascade"]["refusal_threshold"])
 
 
@@ -262,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cascade:
         gate, top = float(args.cascade[0]), int(args.cascade[1])
-        print("cascade refusal threshold", calibrate_cascade(CONFIG_PATH, gate, top))
+        print("cascade refusal threshold", calibrate_cascade(gate, top))
         return 0
     try:
         import torch
@@ -280,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.save:
             torch.save(state, args.save)
     print("wrote", CONFIG_PATH.name, "sha256", export(state, weights, CONFIG_PATH))
-    print("refusal threshold", calibrate_refusal(CONFIG_PATH))
-    threshold = calibrate_cascade(CONFIG_PATH, CASCADE_GATE, CASCADE_TOP)
+    print("refusal threshold", calibrate_refusal())
+    threshold = calibrate_cascade(CASCADE_GATE, CASCADE_TOP)
     print("cascade refusal threshold", threshold)
     return 0
 
