@@ -61,8 +61,9 @@ def dequantizer(graph: Any) -> Callable[[str], tuple[str, str] | None]:
     return dequantized
 
 
-def convert(model_bytes: bytes) -> bytes:
-    """The rewritten model (see the module docstring), serialized."""
+def convert(model_bytes: bytes, weight_matmuls: int = _WEIGHT_MATMULS) -> bytes:
+    """The rewritten model (see the module docstring), serialized; `weight_matmuls`: how many
+    int8 weight MatMuls it must find (0 for a model whose weights are already float)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -114,17 +115,17 @@ def convert(model_bytes: bytes) -> bytes:
                 helper.make_node("Mul", [f"{base}_f", f"{base}_s"], list(node.output)),
             ]
     matmuls = sum(1 for nodes in replacements.values() if nodes[0].op_type == "MatMulNBits")
-    if matmuls != _WEIGHT_MATMULS:
-        raise ConversionError(f"found {matmuls} int8 weight MatMuls, expected {_WEIGHT_MATMULS}")
+    if matmuls != weight_matmuls:
+        raise ConversionError(f"found {matmuls} int8 weight MatMuls, expected {weight_matmuls}")
 
     nodes = [new for node in graph.node for new in replacements.get(id(node), [node])]
     graph.initializer.extend(added)
-    _drop_unused(graph, nodes)
+    drop_unused(graph, nodes)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return bytes(model.SerializeToString())
 
 
-def _drop_unused(graph: Any, nodes: list[Any]) -> None:
+def drop_unused(graph: Any, nodes: list[Any]) -> None:
     """Set `graph`'s nodes to `nodes` less those feeding nothing, and drop unread initializers."""
     outputs = {out.name for out in graph.output}
     while True:

@@ -1,4 +1,4 @@
-"""The cross-encoder: hash-checked deltas, a reproducible int8 model, a cache, and a rerank that
+"""The cross-encoder: hash-checked deltas, a reproducible model, a cache, and a rerank that
 moves the answering sentence above its topic neighbour."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from qa import UserError
-from qa.cross_encoder_model import CONFIG_PATH, base_weights, patched, read_file
+from qa.cross_encoder_model import CONFIG_PATH, base_weights, built, fine_tuned, read_file
 from qa.engine import Engine
-from qa.int8_model import convert
 from qa.model_files import model_files
 from qa.reader.rerank import CrossEncoder
 from qa.settings import Settings
@@ -78,27 +77,24 @@ def test_deltas_are_applied_and_the_model_is_reproducible() -> None:
 
     shipped = model_files()[0].read_bytes()
     deltas = read_file()
-    tuned_bytes = patched(shipped, deltas)
+    tuned_bytes = fine_tuned(shipped, deltas)
     base, tuned = base_weights(shipped), base_weights(tuned_bytes)
     name = "encoder.layer.3.attention.self.query"
-    # The bias is replaced; the int8 weights are kept and the change rides beside each as u · v.
+    # The bias is replaced; the weight is the shipped one dequantized plus the change u · v.
     np.testing.assert_array_equal(tuned[name + ".bias"], deltas.arrays[name + ".bias"])
     assert not np.allclose(tuned[name + ".bias"], base[name + ".bias"], atol=1e-4)
     graph = onnx.load_from_string(tuned_bytes).graph
-    side = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-    shipped_graph = onnx.load_from_string(shipped).graph
-    int8 = [i for i in shipped_graph.initializer if i.data_type == onnx.TensorProto.INT8]
-    assert len(int8) == 38  # 36 weights and 2 embedding tables
-    for init in int8:
-        np.testing.assert_array_equal(side[init.name], numpy_helper.to_array(init))
-    for part in ("u", "v"):
-        np.testing.assert_array_equal(
-            side[f"{name}.weight.{part}"], deltas.arrays[f"{name}.weight.{part}"]
-        )
-    branches = [n for n in graph.node if n.op_type == "MatMul" and n.input[1].endswith(".weight.u")]
-    assert len(branches) == 36
-    built = convert(tuned_bytes)
-    assert hashlib.sha256(built).hexdigest() == deltas.converted_sha256
+    inits = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    u, v = (deltas.arrays[f"{name}.weight.{part}"].astype(np.float32) for part in ("u", "v"))
+    weight = inits[f"{name}.weight.tuned"]
+    np.testing.assert_allclose(weight, base[name + ".weight"] + u @ v, rtol=0, atol=1e-6)
+    assert np.abs(weight - base[name + ".weight"]).max() > 1e-3  # the change is really there
+    tuned_weights = [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits]
+    assert len(tuned_weights) == 36
+    int8 = [i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert len(int8) == 2  # only the embedding tables stay int8
+    model = built(shipped, deltas)
+    assert hashlib.sha256(model).hexdigest() == deltas.converted_sha256
 
 
 def test_cache_holds_the_pinned_model(tmp_path: Path, cross_encoder: CrossEncoder) -> None:

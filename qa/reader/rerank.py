@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.cross_encoder_model import CONFIG_PATH, CrossEncoderFile, patched, read_file
+from qa.cross_encoder_model import CONFIG_PATH, CrossEncoderFile, built, fine_tuned, read_file
 from qa.memory import release_free_memory
 from qa.model_files import MODEL_SHA256, check_sha256, load_tokenizer, model_files
 
@@ -27,29 +27,28 @@ log = logging.getLogger(__name__)
 
 
 def _model(deltas: CrossEncoderFile, cache_dir: Path | None) -> str | bytes:
-    """The cross-encoder's int8 model: its cached file, else its bytes (built, then cached)."""
-    from qa.int8_model import ConversionError, convert, is_cached, write_atomically
+    """The cross-encoder's model: its cached file, else its bytes (built, then cached)."""
+    from qa.int8_model import ConversionError, is_cached, write_atomically
 
     path = None if cache_dir is None else cache_dir / f"cross-encoder-{deltas.fingerprint}.onnx"
     if path is not None and is_cached(path, deltas.converted_sha256):
         return str(path)
     shipped = check_sha256(model_files()[0], MODEL_SHA256)
-    tuned = patched(shipped, deltas)
     try:
-        built = convert(tuned)
+        model = built(shipped, deltas)
     except ConversionError as exc:  # the float path: same scores, more memory
         log.warning("cross-encoder runs its float path (more memory): %s", exc)
-        return tuned
-    if (actual := hashlib.sha256(built).hexdigest()) != deltas.converted_sha256:
+        return fine_tuned(shipped, deltas)
+    if (actual := hashlib.sha256(model).hexdigest()) != deltas.converted_sha256:
         log.warning(
             "cross-encoder model not cached: it has sha256 %s, expected %s (is onnx the version "
             "pyproject pins?)",
             actual,
             deltas.converted_sha256,
         )
-    elif path is not None and (problem := write_atomically(path, built)) is not None:
+    elif path is not None and (problem := write_atomically(path, model)) is not None:
         log.warning("cross-encoder model not cached: %s", problem)
-    return built
+    return model
 
 
 def pair_inputs(

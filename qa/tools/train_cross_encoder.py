@@ -10,6 +10,7 @@ cross-encoder's P(answerable) is then calibrated on bbc_dev like the reader's (`
     python -m qa.tools.train_cross_encoder              # train, then write the files
     python -m qa.tools.train_cross_encoder --checkpoint ce.pt   # write them from a saved state
     python -m qa.tools.train_cross_encoder --cascade 0.7 2      # only recalibrate QA_RERANK=auto
+    python -m qa.tools.train_cross_encoder --calibrate  # re-pin the built model, both thresholds
 
 Training: the shipped weights dequantized into a small PyTorch BERT (same last hidden state as
 onnxruntime within 3e-5), a linear head on [CLS], a listwise softmax over a learnt null score and
@@ -32,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.cross_encoder_model import CONFIG_PATH, base_weights, blob_of, patched, read_file
-from qa.int8_model import convert
+from qa.cross_encoder_model import CONFIG_PATH, base_weights, blob_of, built, read_file
 from qa.model_files import load_tokenizer, model_files
 from qa.reader.rerank import pair_inputs
 
@@ -208,10 +208,23 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
         "arrays": layout,
     }
     _save(config, path)
-    built = convert(patched(model_files()[0].read_bytes(), read_file(path)))
-    config["converted_sha256"] = hashlib.sha256(built).hexdigest()
+    config["converted_sha256"] = built_sha256(path)
     _save(config, path)
     return digest
+
+
+def built_sha256(path: Path = CONFIG_PATH) -> str:
+    """The sha256 of the model the reranker builds from the file at `path`."""
+    return hashlib.sha256(built(model_files()[0].read_bytes(), read_file(path))).hexdigest()
+
+
+def recalibrate() -> tuple[float, float]:
+    """Re-pin the built model's sha256 in the shipped file, then recalibrate both refusal
+    thresholds on bbc_dev (QA_RERANK=on, then auto with the shipped gate and top)."""
+    config = json.loads(CONFIG_PATH.read_text(encoding="utf-8"))
+    config["converted_sha256"] = built_sha256()
+    _save(config)
+    return calibrate_refusal(), calibrate_cascade(CASCADE_GATE, CASCADE_TOP)
 
 
 def _save(config: dict[str, Any], path: Path = CONFIG_PATH) -> None:
@@ -264,7 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         help=f"only calibrate QA_RERANK=auto (no PyTorch needed); shipped: "
         f"--cascade {CASCADE_GATE} {CASCADE_TOP}",
     )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="only re-pin the built model and recalibrate both thresholds (no PyTorch needed)",
+    )
     args = parser.parse_args(argv)
+    if args.calibrate:
+        refusal, cascade = recalibrate()
+        print("refusal threshold", refusal, "cascade refusal threshold", cascade)
+        return 0
     if args.cascade:
         gate, top = float(args.cascade[0]), int(args.cascade[1])
         print("cascade refusal threshold", calibrate_cascade(gate, top))
