@@ -22,6 +22,7 @@ from qa.types import Answer, Answerer
 
 if TYPE_CHECKING:  # ingest's modules (loader, chunker, manifest) load only for an ingest
     from qa.ingestion import IngestReport, ProgressCallback, Tagger
+    from qa.reader.rerank import CrossEncoder
 
 # A batch shaped like a question's candidate sentences (14 of ~40 words): warming up on it sizes
 # onnxruntime's buffers for queries without growing them to chunk size (~150 MB of RSS).
@@ -54,6 +55,7 @@ class Engine:
         self._tagger = tagger
         self._retriever: HybridRetriever | None = None
         self._reader: Reader | None = None
+        self._cross_encoder: CrossEncoder | None = None  # kept across store reopens
         self._lock = threading.RLock()
         self._has_rows = False
         self._seen: StoreState | None = None  # the store's state when this engine opened it
@@ -199,20 +201,25 @@ class Engine:
             return self._retriever
 
     @property
+    def cross_encoder(self) -> CrossEncoder | None:
+        """The reranker when QA_RERANK is not off (its model is built on first use)."""
+        with self._lock:
+            if self._cross_encoder is None and self.settings.rerank != "off":
+                from qa.reader.rerank import CrossEncoder
+
+                self._cross_encoder = CrossEncoder(self.settings.cache_dir, self.settings.threads)
+            return self._cross_encoder
+
+    @property
     def reader(self) -> Reader:
         with self._lock:
             if self._reader is None:
                 lexical = self.store.lexical
-                cross_encoder = None
-                if self.settings.rerank != "off":
-                    from qa.reader.rerank import CrossEncoder
-
-                    cross_encoder = CrossEncoder(self.settings.cache_dir, self.settings.threads)
                 self._reader = Reader(
                     Lexicon(lexical.idf, lexical.known),
                     self.model,
                     self.reader_mode,
-                    cross_encoder,
+                    self.cross_encoder,
                     cascade=self.settings.rerank == "auto",
                 )
             return self._reader
@@ -301,7 +308,7 @@ class Engine:
         with self._lock:
             self.retriever.embed_query("warm up")
             self.embedder.embed(_WARM_UP)
-            if self.settings.rerank != "off" and self.reader.cross_encoder is not None:
+            if self.reader.cross_encoder is not None:
                 self.reader.cross_encoder.load()
 
     def status(self) -> dict[str, Any]:

@@ -197,3 +197,26 @@ def test_unwritable_cache_still_reranks(
         scores = uncached.scores(QUESTION, texts)
     assert "cross-encoder model not cached" in caplog.text and str(blocked) in caplog.text
     np.testing.assert_allclose(scores, cross_encoder.scores(QUESTION, texts), atol=1e-4)
+
+
+def test_the_built_cross_encoder_outlives_a_store_reopen(tmp_path: Path, seeded: Engine) -> None:
+    """Another process's ingest makes the engine reopen the store; the reranker's model, which
+    takes seconds to build, is kept rather than built again."""
+    shutil.copytree(seeded.settings.store_dir, tmp_path / "store")
+    shutil.copytree(seeded.settings.seeds_dir, tmp_path / "seeds")
+    settings = replace(
+        seeded.settings, store_dir=tmp_path / "store", seeds_dir=tmp_path / "seeds", rerank="on"
+    )
+    engine = Engine(settings)
+    engine.warm_up()
+    encoder = engine.reader.cross_encoder
+    assert encoder is not None and encoder.loaded
+    reader = engine.reader
+    (tmp_path / "seeds" / "carmaker.txt").write_text(
+        f"Carmaker names a new chief\n\n{ANSWER} {NEIGHBOUR}\n", encoding="utf-8"
+    )
+    Engine(settings).ingest()  # a second engine writes: the first sees a changed store
+    answer = engine.ask(QUESTION)
+    assert engine.reader is not reader  # the store was reopened and the reader rebuilt
+    assert engine.reader.cross_encoder is encoder and encoder.loaded
+    assert "Anna Berg" in answer.text and answer.sources[0].file == "carmaker.txt"
