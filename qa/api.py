@@ -159,6 +159,9 @@ class Chat:
             frozenset(s.file for s in previous.sources) if follows and previous else frozenset()
         )
         filters = Filters.build(since, until, sources)
+        # A follow-up whose references stayed unresolved ("And how large were those funds?")
+        # names no topic of its own: it is searched with the previous turn's words only.
+        own = focus if focus != text else None
 
         def record(answer: Answer) -> None:
             self.turns.append(answer)
@@ -166,7 +169,11 @@ class Chat:
 
         if not self.llm:
             answer = self.engine.ask(
-                text, query=query, focus=focus, filters=filters, prefer_files=prefer
+                text,
+                query=query,
+                focus=own,
+                filters=filters,
+                prefer_files=prefer,
             )
             return finished(answer, record)
         from qa.generative.session import open_answerer, start
@@ -178,7 +185,7 @@ class Chat:
             answerer,
             text,
             query=query,
-            focus=focus,
+            focus=own,
             filters=filters,
             prefer_files=prefer,
             streaming=streaming,
