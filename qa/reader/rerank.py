@@ -5,7 +5,8 @@ order: over the top few, cross-encoder score + ranker_weight × logit, the rest 
 for a model trained with a null option, P(one of those candidates answers): the softmax share
 of the candidates against the learnt "none of these" score.
 The cross-encoder reads question and sentence as one pair (the shipped MiniLM fine-tuned on
-bbc_train + bbc_train_extra, see qa.cross_encoder_model); ~20 ms per pair on two cores.
+bbc_train + bbc_train_extra, see qa.cross_encoder_model); ~8–25 ms per pair of 40–128 tokens
+on two cores.
 """
 
 from __future__ import annotations
