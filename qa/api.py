@@ -161,7 +161,7 @@ class Chat:
         filters = Filters.build(since, until, sources)
         # A follow-up whose references stayed unresolved ("And how large were those funds?")
         # names no topic of its own: it is searched with the previous turn's words only.
-        own = focus if focus != text else None
+        resolved = focus if focus != text else None
 
         def record(answer: Answer) -> None:
             self.turns.append(answer)
@@ -171,7 +171,7 @@ class Chat:
             answer = self.engine.ask(
                 text,
                 query=query,
-                focus=own,
+                focus=resolved,
                 filters=filters,
                 prefer_files=prefer,
             )
@@ -185,7 +185,7 @@ class Chat:
             answerer,
             text,
             query=query,
-            focus=own,
+            focus=resolved,
             filters=filters,
             prefer_files=prefer,
             streaming=streaming,

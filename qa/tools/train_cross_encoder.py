@@ -207,15 +207,13 @@ def export(state: dict[str, Any], weights: dict[str, np.ndarray], path: Path) ->
         "null_logit": round(float(state["null"].reshape(-1)[0]), 7),
         "arrays": layout,
     }
-    _save(config, path)
-    config["converted_sha256"] = built_sha256(path)
-    _save(config, path)
+    _save(config, path)  # `recalibrate` then pins the built model and the thresholds
     return digest
 
 
-def built_sha256(path: Path = CONFIG_PATH) -> str:
-    """The sha256 of the model the reranker builds from the file at `path`."""
-    return hashlib.sha256(built(model_files()[0].read_bytes(), read_file(path))).hexdigest()
+def built_sha256() -> str:
+    """The sha256 of the model the reranker builds from the shipped file."""
+    return hashlib.sha256(built(model_files()[0].read_bytes(), read_file())).hexdigest()
 
 
 def recalibrate() -> tuple[float, float]:
@@ -307,9 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.save:
             torch.save(state, args.save)
     print("wrote", CONFIG_PATH.name, "sha256", export(state, weights, CONFIG_PATH))
-    print("refusal threshold", calibrate_refusal())
-    threshold = calibrate_cascade(CASCADE_GATE, CASCADE_TOP)
-    print("cascade refusal threshold", threshold)
+    refusal, cascade = recalibrate()
+    print("refusal threshold", refusal, "cascade refusal threshold", cascade)
     return 0
 
 
